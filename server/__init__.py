@@ -1,0 +1,1 @@
+"""Multi-Agent Management API: a GraphQL server on DynamoDB."""

@@ -1,0 +1,76 @@
+"""The Starlette app: lifespan (store, authenticator), `/graphql` and `/healthz`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from server.auth import Authenticator, Identity, make_authenticator
+from server.context import Context
+from server.dataloaders import Loaders
+from server.errors import Unauthenticated
+from server.schema import schema
+from server.settings import Settings, load_settings
+from server.store import Store, open_store
+
+__all__ = ["State", "create_app"]
+
+
+class State(TypedDict):
+    settings: Settings
+    store: Store
+    authenticator: Authenticator
+
+
+class GraphQLView(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        state = request.state
+        identity: Identity | None = None
+        auth_error: Unauthenticated | None = None
+        try:
+            identity = await state.authenticator.authenticate(request.headers)
+        except Unauthenticated as error:
+            auth_error = error
+        return Context(
+            request=request,
+            response=response,
+            settings=state.settings,
+            store=state.store,
+            loaders=Loaders.for_request(state.store),
+            identity=identity,
+            auth_error=auth_error,
+        )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    authenticator = make_authenticator(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        async with open_store(settings) as store:
+            yield {"settings": settings, "store": store, "authenticator": authenticator}
+
+    graphql = GraphQLView(schema, graphql_ide="graphiql")
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

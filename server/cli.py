@@ -1,0 +1,134 @@
+"""The `multi-agent-api` command: serve, create-tables, seed-builtin-tools, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from server.catalog import CatalogError
+from server.settings import Settings, SettingsError, load_settings
+from server.store import Store, open_store
+
+__all__ = ["main"]
+
+logger = logging.getLogger("server")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.command(args)
+    except (SettingsError, CatalogError) as error:
+        print(f"error: {error}", file=sys.stderr)  # noqa: T201 - the CLI's own output
+        return 2
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="multi-agent-api", description=__doc__)
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API under uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--insecure-dev-auth",
+        action="store_true",
+        help="allow AUTH_MODE=dev on a non-loopback host (anyone can act as any user)",
+    )
+    serve.set_defaults(command=_serve)
+
+    create = commands.add_parser("create-tables", help="create the seven tables if missing")
+    create.set_defaults(command=_create_tables)
+
+    seed = commands.add_parser("seed-builtin-tools", help="upsert the built-in tool catalog")
+    seed.add_argument("file", nargs="?", type=Path, help="a catalog JSON file (default: shipped)")
+    seed.set_defaults(command=_seed_builtin_tools)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(command=_export_schema)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = load_settings()
+    if settings.auth_mode == "dev" and not _is_loopback(args.host) and not args.insecure_dev_auth:
+        raise SettingsError(
+            f"AUTH_MODE=dev on non-loopback host {args.host} lets anyone act as any user;"
+            " use AUTH_MODE=cognito, or pass --insecure-dev-auth if you really mean it"
+        )
+    app = create_app(settings)
+    _banner(settings, args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    return 0
+
+
+def _banner(settings: Settings, host: str, port: int) -> None:
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/graphql"
+    logger.info("Multi-Agent Management API: %s (store: %s)", url, settings.store)
+    if settings.auth_mode == "dev":
+        logger.warning(
+            "DEV AUTH IS ON: every caller is whoever its X-Dev-User header says (default dev-user)"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _create_tables(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> None:
+        created = await store.create_tables()
+        print(f"created {len(created)} tables: {', '.join(created) or 'none missing'}")  # noqa: T201
+
+    return _with_store(run)
+
+
+def _seed_builtin_tools(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> None:
+        count = await store.seed_builtin_tools(args.file)
+        print(f"upserted {count} built-in tools into {store.tables.builtin_tools}")  # noqa: T201
+
+    return _with_store(run)
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from server.schema import schema
+
+    print(schema.as_str())  # noqa: T201
+    return 0
+
+
+def _with_store(action: Callable[[Store], Awaitable[None]]) -> int:
+    """Run `action` against the configured DynamoDB (never the embedded one: it would vanish)."""
+    settings = load_settings()
+    if settings.store == "embedded":
+        raise SettingsError(
+            "STORE=embedded creates its tables and seeds its catalog itself at start;"
+            " set STORE=dynamodb (and DYNAMODB_ENDPOINT_URL if needed) to manage a real one"
+        )
+
+    async def run() -> None:
+        async with open_store(settings) as store:
+            await action(store)
+
+    asyncio.run(run())
+    return 0

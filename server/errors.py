@@ -1,0 +1,64 @@
+"""The domain's error hierarchy.
+
+Resolvers and the store raise these; one formatter (`server.schema.errors`) turns them into
+GraphQL errors whose `extensions.code` the client can branch on. Nothing here knows GraphQL.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadUserInput",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "NotFound",
+    "ServiceUnavailable",
+    "Unauthenticated",
+]
+
+
+class DomainError(Exception):
+    """An expected failure whose message is safe to show to the caller."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+    def __init__(self, entity: str, entity_id: str) -> None:
+        super().__init__(f"{entity} {entity_id!r} does not exist")
+
+
+class BadUserInput(DomainError):
+    """An argument breaks an input rule; `field` is its dotted path inside the input."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+
+    @classmethod
+    def stale_version(cls, entity: str, entity_id: str, actual: int, expected: int) -> Conflict:
+        return cls(f"{entity} {entity_id!r} is at version {actual}, not {expected}")
+
+
+class ServiceUnavailable(DomainError):
+    code = "SERVICE_UNAVAILABLE"

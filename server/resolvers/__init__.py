@@ -1,0 +1,1 @@
+"""The access patterns, as plain async functions of the context and their arguments."""

@@ -1,0 +1,78 @@
+"""Projects: the seed's access patterns for the Projects table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from server.errors import Conflict, NotFound
+from server.models import NewProject, Project, ProjectPatch, is_key, new_id, now_iso
+
+if TYPE_CHECKING:
+    from server.context import Context
+
+__all__ = ["create_project", "delete_project", "get_project", "list_projects", "update_project"]
+
+
+async def list_projects(context: Context) -> list[Project]:
+    """List the user's projects (Query by userId), oldest first."""
+    projects = await context.store.projects.list_for_user(context.user_id)
+    for project in projects:
+        context.loaders.project_by_id.prime((project.user_id, project.project_id), project)
+    return projects
+
+
+async def get_project(context: Context, project_id: str) -> Project | None:
+    """Get one project by userId + projectId; None if the caller has no such project."""
+    if not is_key(project_id):
+        return None
+    return await context.loaders.project_by_id.load((context.user_id, project_id))
+
+
+async def create_project(context: Context, new: NewProject) -> Project:
+    now = now_iso()
+    project = Project(
+        user_id=context.user_id,
+        project_id=new_id(),
+        name=new.name,
+        description=new.description,
+        created_at=now,
+        updated_at=now,
+    )
+    await context.store.projects.create(project)
+    return project
+
+
+async def update_project(context: Context, project_id: str, patch: ProjectPatch) -> Project:
+    """Apply the patch in one conditional UpdateItem; no read-modify-write."""
+    if not is_key(project_id):
+        raise NotFound("project", project_id)
+    changes = patch.changes()
+    if not changes:
+        return await _unchanged(context, project_id, patch.expected_version)
+    project = await context.store.projects.update(
+        context.user_id,
+        project_id,
+        changes,
+        now=now_iso(),
+        expected_version=patch.expected_version,
+    )
+    context.loaders.project_by_id.prime((context.user_id, project_id), project, force=True)
+    return project
+
+
+async def delete_project(context: Context, project_id: str) -> str:
+    if not is_key(project_id):
+        raise NotFound("project", project_id)
+    await context.store.projects.delete(context.user_id, project_id)
+    context.loaders.project_by_id.clear((context.user_id, project_id))
+    return project_id
+
+
+async def _unchanged(context: Context, project_id: str, expected_version: int | None) -> Project:
+    """An update that sets nothing: the project as it is, after the same checks."""
+    project = await context.store.projects.get(context.user_id, project_id, consistent=True)
+    if project is None:
+        raise NotFound("project", project_id)
+    if expected_version is not None and expected_version != project.version:
+        raise Conflict.stale_version("project", project_id, project.version, expected_version)
+    return project

@@ -1,0 +1,57 @@
+"""The GraphQL schema: each entity's types and fields, merged."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from server.schema.builtin_tool import BuiltinToolQuery
+from server.schema.errors import (
+    CodedParserCache,
+    ErrorCodes,
+    MaskUnexpectedErrors,
+    RequireIdentity,
+    is_unexpected,
+)
+from server.schema.project import ProjectMutation, ProjectQuery
+from server.schema.scalars import SCALARS
+from server.schema.viewer import ViewerQuery
+
+__all__ = ["schema"]
+
+logger = logging.getLogger("server.errors")
+
+Query = merge_types("Query", (ViewerQuery, ProjectQuery, BuiltinToolQuery))
+Mutation = merge_types("Mutation", (ProjectMutation,))
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors are answers, not incidents: log only what will be masked.
+        for error in errors:
+            if is_unexpected(error):
+                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+
+
+schema = Schema(
+    query=Query,
+    mutation=Mutation,
+    config=StrawberryConfig(scalar_map=SCALARS),
+    # Order matters: hooks exit in reverse, so ErrorCodes sees errors after masking, and
+    # RequireIdentity replaces what ValidationCache found.
+    extensions=[
+        ErrorCodes,
+        MaskUnexpectedErrors,
+        CodedParserCache,
+        ValidationCache,
+        RequireIdentity,
+    ],
+)

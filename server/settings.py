@@ -1,0 +1,75 @@
+"""Settings, read once from the environment and validated at start."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+AWS_REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+
+
+class SettingsError(Exception):
+    """A setting has a value the server cannot start with; the message is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, frozen=True, extra="ignore")
+
+    store: Literal["embedded", "dynamodb"] = "embedded"
+    dynamodb_endpoint_url: str | None = None
+    aws_region: Annotated[str, Field(pattern=AWS_REGION_PATTERN)] = "us-east-1"
+    table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{0,200}$")] = "multi-agent-"
+    auth_mode: Literal["dev", "cognito"] = "dev"
+    cognito_region: Annotated[str | None, Field(pattern=AWS_REGION_PATTERN)] = None
+    cognito_user_pool_id: str | None = None
+    cognito_client_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    cognito_jwks_url: str | None = None
+    admin_group: Annotated[str, Field(min_length=1)] = "admin"
+    deployer: Literal["validate", "none"] = "validate"
+
+    @field_validator("cognito_client_ids", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("dynamodb_endpoint_url")
+    @classmethod
+    def _endpoint_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _cognito_is_configured(self) -> Settings:
+        if self.auth_mode == "cognito":
+            missing = [
+                name.upper()
+                for name in ("cognito_region", "cognito_user_pool_id", "cognito_client_ids")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"AUTH_MODE=cognito needs {', '.join(missing)}")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment; raise `SettingsError` with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        name = ".".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {message}" if name else message)
+    return "invalid settings: " + "; ".join(problems)

@@ -1,0 +1,79 @@
+"""The only code that talks to DynamoDB. It never imports strawberry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from server.catalog import load_catalog
+from server.settings import Settings
+from server.store.builtin_tools import BuiltinToolStore
+from server.store.client import ClientOptions, open_client
+from server.store.dynamo import Dynamo
+from server.store.embedded import EmbeddedDynamoDB
+from server.store.projects import ProjectKey, ProjectStore
+from server.store.tables import TableNames, create_tables
+
+__all__ = ["ProjectKey", "Store", "open_store"]
+
+logger = logging.getLogger(__name__)
+
+# The embedded moto server accepts any credentials; these keep the AWS chain out of it.
+EMBEDDED_CREDENTIAL = "embedded"
+
+
+@dataclass(frozen=True)
+class Store:
+    client: Any
+    tables: TableNames
+    projects: ProjectStore
+    builtin_tools: BuiltinToolStore
+
+    @classmethod
+    def on(cls, client: Any, tables: TableNames) -> Store:
+        dynamo = Dynamo(client)
+        return cls(
+            client=client,
+            tables=tables,
+            projects=ProjectStore(dynamo, tables.projects),
+            builtin_tools=BuiltinToolStore(dynamo, tables.builtin_tools),
+        )
+
+    async def create_tables(self) -> list[str]:
+        return await create_tables(self.client, self.tables)
+
+    async def seed_builtin_tools(self, path: Any = None) -> int:
+        """Upsert the catalog file at `path` (the shipped one by default); return its size."""
+        tools = [spec.to_record() for spec in load_catalog(path)]
+        await self.builtin_tools.put_many(tools)
+        return len(tools)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """Open the store `settings` describe; for the embedded one, also start and prepare it."""
+    async with AsyncExitStack() as stack:
+        options = ClientOptions(
+            region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint_url
+        )
+        if settings.store == "embedded":
+            embedded = EmbeddedDynamoDB()
+            endpoint = await asyncio.to_thread(embedded.start)
+            stack.push_async_callback(asyncio.to_thread, embedded.stop)
+            options = ClientOptions(
+                region=settings.aws_region,
+                endpoint_url=endpoint,
+                access_key_id=EMBEDDED_CREDENTIAL,
+                secret_access_key=EMBEDDED_CREDENTIAL,
+            )
+            logger.info("embedded DynamoDB (moto) at %s", endpoint)
+        client = await stack.enter_async_context(open_client(options))
+        store = Store.on(client, TableNames.with_prefix(settings.table_prefix))
+        if settings.store == "embedded":
+            await store.create_tables()
+            await store.seed_builtin_tools()
+        yield store

@@ -1,0 +1,287 @@
+"""A thin async layer over the one aioboto3 DynamoDB client.
+
+Every DynamoDB call of the server goes through `Dynamo`: values are converted with `codec`,
+queries paginate themselves, batch calls are chunked at DynamoDB's limits with their
+unprocessed parts retried, and botocore's errors are mapped here, at the boundary, into the
+domain's `ServiceUnavailable` or the store's `ConditionFailed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from server.errors import ServiceUnavailable
+from server.store.codec import Item, from_item, to_item
+
+__all__ = ["ConditionFailed", "Dynamo", "Expression"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+UNPROCESSED_RETRIES = 8
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "LimitExceededException",
+    }
+)
+UNREACHABLE = (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not happen; `item` is the item as it was, or None if absent."""
+
+    def __init__(self, item: Item | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+class Expression:
+    """An expression with its placeholders: `#name` for attribute names, `:value` for values."""
+
+    __slots__ = ("names", "text", "values")
+
+    def __init__(
+        self,
+        text: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        self.text = text
+        self.names = dict(names or {})
+        self.values = dict(values or {})
+
+
+def _placeholders(*expressions: Expression | None) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, object] = {}
+    for expression in expressions:
+        if expression is not None:
+            names.update(expression.names)
+            values.update(expression.values)
+    params: dict[str, Any] = {}
+    if names:
+        params["ExpressionAttributeNames"] = names
+    if values:
+        params["ExpressionAttributeValues"] = to_item(values)
+    return params
+
+
+def projection(attributes: Sequence[str]) -> Expression:
+    """A ProjectionExpression reading only `attributes`."""
+    names = {f"#p{index}": name for index, name in enumerate(attributes)}
+    return Expression(", ".join(names), names)
+
+
+class Dynamo:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def get_item(
+        self,
+        table: str,
+        key: Mapping[str, object],
+        *,
+        consistent: bool = False,
+        attributes: Sequence[str] | None = None,
+    ) -> Item | None:
+        params: dict[str, Any] = {"TableName": table, "Key": to_item(key)}
+        if consistent:
+            params["ConsistentRead"] = True
+        if attributes:
+            expression = projection(attributes)
+            params["ProjectionExpression"] = expression.text
+            params.update(_placeholders(expression))
+        response = await self._call(self._client.get_item, params)
+        item = response.get("Item")
+        return from_item(item) if item is not None else None
+
+    async def put_item(
+        self, table: str, item: Mapping[str, object], *, condition: Expression | None = None
+    ) -> None:
+        params: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
+        if condition is not None:
+            params["ConditionExpression"] = condition.text
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            params.update(_placeholders(condition))
+        await self._call(self._client.put_item, params)
+
+    async def update_item(
+        self,
+        table: str,
+        key: Mapping[str, object],
+        update: Expression,
+        *,
+        condition: Expression | None = None,
+    ) -> Item:
+        """Apply `update` under `condition` and return the item as it is afterwards."""
+        params: dict[str, Any] = {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": update.text,
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition is not None:
+            params["ConditionExpression"] = condition.text
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        params.update(_placeholders(update, condition))
+        response = await self._call(self._client.update_item, params)
+        return from_item(response["Attributes"])
+
+    async def delete_item(
+        self,
+        table: str,
+        key: Mapping[str, object],
+        *,
+        condition: Expression | None = None,
+    ) -> Item | None:
+        """Delete the item and return it as it was (None if there was none)."""
+        params: dict[str, Any] = {
+            "TableName": table,
+            "Key": to_item(key),
+            "ReturnValues": "ALL_OLD",
+        }
+        if condition is not None:
+            params["ConditionExpression"] = condition.text
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            params.update(_placeholders(condition))
+        response = await self._call(self._client.delete_item, params)
+        old = response.get("Attributes")
+        return from_item(old) if old else None
+
+    async def query(
+        self,
+        table: str,
+        key_condition: Expression,
+        *,
+        where: Expression | None = None,
+        attributes: Sequence[str] | None = None,
+        consistent: bool = False,
+        descending: bool = False,
+    ) -> AsyncIterator[Item]:
+        """Yield every matching item, following `LastEvaluatedKey` to the end."""
+        params: dict[str, Any] = {"TableName": table, "KeyConditionExpression": key_condition.text}
+        if where is not None:
+            params["FilterExpression"] = where.text
+        read = projection(attributes) if attributes else None
+        if read is not None:
+            params["ProjectionExpression"] = read.text
+        if consistent:
+            params["ConsistentRead"] = True
+        if descending:
+            params["ScanIndexForward"] = False
+        params.update(_placeholders(key_condition, where, read))
+        async for item in self._paginate(self._client.query, params):
+            yield item
+
+    async def scan(self, table: str, *, where: Expression | None = None) -> AsyncIterator[Item]:
+        params: dict[str, Any] = {"TableName": table}
+        if where is not None:
+            params["FilterExpression"] = where.text
+            params.update(_placeholders(where))
+        async for item in self._paginate(self._client.scan, params):
+            yield item
+
+    async def batch_get(
+        self, table: str, keys: Sequence[Mapping[str, object]], *, consistent: bool = False
+    ) -> list[Item]:
+        """Every item found for `keys`, in no particular order; absent keys are left out."""
+        found: list[Item] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                table: {
+                    "Keys": [to_item(key) for key in keys[start : start + BATCH_GET_LIMIT]],
+                    "ConsistentRead": consistent,
+                }
+            }
+            for attempt in range(UNPROCESSED_RETRIES):
+                response = await self._call(self._client.batch_get_item, {"RequestItems": request})
+                found.extend(from_item(item) for item in response["Responses"].get(table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                await _backoff(attempt)
+            else:
+                raise ServiceUnavailable("DynamoDB left keys unprocessed; retry shortly")
+        return found
+
+    async def batch_write(
+        self,
+        table: str,
+        *,
+        puts: Sequence[Mapping[str, object]] = (),
+        deletes: Sequence[Mapping[str, object]] = (),
+    ) -> None:
+        """Put and delete items in chunks of 25, retrying what DynamoDB leaves unprocessed."""
+        requests = [{"PutRequest": {"Item": to_item(item)}} for item in puts]
+        requests += [{"DeleteRequest": {"Key": to_item(key)}} for key in deletes]
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {table: requests[start : start + BATCH_WRITE_LIMIT]}
+            for attempt in range(UNPROCESSED_RETRIES):
+                response = await self._call(
+                    self._client.batch_write_item, {"RequestItems": pending}
+                )
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                await _backoff(attempt)
+            else:
+                raise ServiceUnavailable("DynamoDB left writes unprocessed; retry shortly")
+
+    async def _paginate(
+        self, operation: Callable[..., Awaitable[dict[str, Any]]], params: dict[str, Any]
+    ) -> AsyncIterator[Item]:
+        while True:
+            response = await self._call(operation, params)
+            for item in response.get("Items", ()):
+                yield from_item(item)
+            last_key = response.get("LastEvaluatedKey")
+            if not last_key:
+                return
+            params = {**params, "ExclusiveStartKey": last_key}
+
+    @staticmethod
+    async def _call(
+        operation: Callable[..., Awaitable[dict[str, Any]]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            return await operation(**params)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                old = error.response.get("Item")
+                raise ConditionFailed(from_item(old) if old else None) from None
+            if code in THROTTLING_CODES:
+                logger.warning("DynamoDB still refused %s after retries: %s", code, error)
+                raise ServiceUnavailable("DynamoDB is busy; retry shortly") from error
+            raise
+        except UNREACHABLE as error:
+            logger.warning("DynamoDB unreachable: %s", error)
+            raise ServiceUnavailable("DynamoDB is unreachable; retry shortly") from error
+
+
+async def _backoff(attempt: int) -> None:
+    await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
