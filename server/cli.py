@@ -14,7 +14,7 @@ from server.catalog import CatalogError
 from server.settings import Settings, SettingsError, load_settings
 from server.store import Store, open_store
 
-__all__ = ["main"]
+__all__ = ["is_loopback", "main"]
 
 logger = logging.getLogger("server")
 
@@ -65,7 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = load_settings()
-    if settings.auth_mode == "dev" and not _is_loopback(args.host) and not args.insecure_dev_auth:
+    if settings.auth_mode == "dev" and not is_loopback(args.host) and not args.insecure_dev_auth:
         raise SettingsError(
             f"AUTH_MODE=dev on non-loopback host {args.host} lets anyone act as any user;"
             " use AUTH_MODE=cognito, or pass --insecure-dev-auth if you really mean it"
@@ -85,7 +85,7 @@ def _banner(settings: Settings, host: str, port: int) -> None:
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

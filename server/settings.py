@@ -21,6 +21,9 @@ class Settings(BaseSettings):
 
     store: Literal["embedded", "dynamodb"] = "embedded"
     dynamodb_endpoint_url: str | None = None
+    dynamodb_max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    dynamodb_connect_timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
+    dynamodb_read_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     aws_region: Annotated[str, Field(pattern=AWS_REGION_PATTERN)] = "us-east-1"
     table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{0,200}$")] = "multi-agent-"
     auth_mode: Literal["dev", "cognito"] = "dev"

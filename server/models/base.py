@@ -53,7 +53,7 @@ class InputModel(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        validate_by_name=True,
+        validate_by_name=False,
         validate_by_alias=True,
         frozen=True,
         extra="forbid",

@@ -64,7 +64,7 @@ async def delete_project(context: Context, project_id: str) -> str:
     if not is_key(project_id):
         raise NotFound("project", project_id)
     await context.store.projects.delete(context.user_id, project_id)
-    context.loaders.project_by_id.clear((context.user_id, project_id))
+    context.loaders.project_by_id.prime((context.user_id, project_id), None, force=True)
     return project_id
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,6 +30,7 @@ EMBEDDED_CREDENTIAL = "embedded"
 @dataclass(frozen=True)
 class Store:
     client: Any
+    dynamo: Dynamo
     tables: TableNames
     projects: ProjectStore
     builtin_tools: BuiltinToolStore
@@ -38,6 +40,7 @@ class Store:
         dynamo = Dynamo(client)
         return cls(
             client=client,
+            dynamo=dynamo,
             tables=tables,
             projects=ProjectStore(dynamo, tables.projects),
             builtin_tools=BuiltinToolStore(dynamo, tables.builtin_tools),
@@ -58,14 +61,18 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
     """Open the store `settings` describe; for the embedded one, also start and prepare it."""
     async with AsyncExitStack() as stack:
         options = ClientOptions(
-            region=settings.aws_region, endpoint_url=settings.dynamodb_endpoint_url
+            region=settings.aws_region,
+            endpoint_url=settings.dynamodb_endpoint_url,
+            connect_timeout=settings.dynamodb_connect_timeout,
+            read_timeout=settings.dynamodb_read_timeout,
+            max_attempts=settings.dynamodb_max_attempts,
         )
         if settings.store == "embedded":
             embedded = EmbeddedDynamoDB()
             endpoint = await asyncio.to_thread(embedded.start)
             stack.push_async_callback(asyncio.to_thread, embedded.stop)
-            options = ClientOptions(
-                region=settings.aws_region,
+            options = dataclasses.replace(
+                options,
                 endpoint_url=endpoint,
                 access_key_id=EMBEDDED_CREDENTIAL,
                 secret_access_key=EMBEDDED_CREDENTIAL,

@@ -1,0 +1,85 @@
+"""The DynamoDB layer paginates, chunks batches and maps conditional failures."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from server.store import Store
+from server.store.dynamo import ConditionFailed, Expression
+
+BIG = "x" * 100_000  # ~100 KB per item: a query page stops at 1 MB
+
+
+async def test_query_follows_pages_to_the_end(store: Store) -> None:
+    user = f"pager-{uuid.uuid4().hex}"
+    for start in range(0, 25, 5):  # small requests: aiohttp warns on bodies over 1 MiB
+        await store.dynamo.batch_write(
+            store.tables.agents,
+            puts=[
+                {"userId": user, "agentId": f"a{i:03d}", "blob": BIG}
+                for i in range(start, start + 5)
+            ],
+        )
+
+    items = [
+        item
+        async for item in store.dynamo.query(
+            store.tables.agents,
+            Expression("userId = :u", values={":u": user}),
+            attributes=["agentId"],
+        )
+    ]
+
+    assert [item["agentId"] for item in items] == [f"a{i:03d}" for i in range(25)]
+    assert all(set(item) == {"agentId"} for item in items)
+
+
+async def test_batch_get_spans_more_than_100_keys_and_leaves_out_absent_ones(store: Store) -> None:
+    user = f"batch-{uuid.uuid4().hex}"
+    await store.dynamo.batch_write(
+        store.tables.tools,
+        puts=[{"userId": user, "toolId": f"t{i:03d}"} for i in range(130)],
+    )
+    keys = [{"userId": user, "toolId": f"t{i:03d}"} for i in range(140)]
+
+    found = await store.dynamo.batch_get(store.tables.tools, keys)
+
+    assert sorted(item["toolId"] for item in found) == [f"t{i:03d}" for i in range(130)]
+
+
+async def test_batch_write_deletes_in_chunks(store: Store) -> None:
+    user = f"wipe-{uuid.uuid4().hex}"
+    keys = [{"userId": user, "envId": f"e{i:03d}"} for i in range(60)]
+    await store.dynamo.batch_write(store.tables.environment, puts=keys)
+
+    await store.dynamo.batch_write(store.tables.environment, deletes=keys)
+
+    assert await store.dynamo.batch_get(store.tables.environment, keys) == []
+
+
+async def test_a_failed_condition_reports_the_item_as_it_was(store: Store) -> None:
+    key = {"userId": f"cond-{uuid.uuid4().hex}", "projectId": "p1"}
+    await store.dynamo.put_item(store.tables.projects, {**key, "version": 3})
+
+    with pytest.raises(ConditionFailed) as failure:
+        await store.dynamo.update_item(
+            store.tables.projects,
+            key,
+            Expression("SET #v = :next", {"#v": "version"}, {":next": 4}),
+            condition=Expression("#v = :expected", {"#v": "version"}, {":expected": 2}),
+        )
+
+    assert failure.value.item == {**key, "version": 3}
+
+
+async def test_a_failed_condition_on_a_missing_item_reports_none(store: Store) -> None:
+    key = {"userId": f"gone-{uuid.uuid4().hex}", "projectId": "p1"}
+
+    with pytest.raises(ConditionFailed) as failure:
+        await store.dynamo.delete_item(
+            store.tables.projects, key, condition=Expression("attribute_exists(projectId)")
+        )
+
+    assert failure.value.item is None

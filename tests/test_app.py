@@ -1,0 +1,143 @@
+"""The HTTP app: health, GraphiQL, and the real thing under uvicorn on the embedded store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from starlette.types import ASGIApp
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_healthz_answers_ok(app: ASGIApp) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        response = await http.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_get_graphql_in_a_browser_serves_graphiql(app: ASGIApp) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        response = await http.get("/graphql", headers={"Accept": "text/html"})
+
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`python -m server serve` on the embedded store, as `make run` starts it."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("STORE", "AUTH_MODE")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base, process)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def wait_for_health(base: str, process: subprocess.Popen[str]) -> None:
+    """Poll /healthz until the server answers; bounded at 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"server exited: {process.stdout.read() if process.stdout else ''}"
+            )
+        try:
+            httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("server did not answer within 30 s")
+
+
+def test_make_run_serves_graphql_over_real_http() -> None:
+    with serving() as (base, _):
+        create = httpx.post(
+            f"{base}/graphql",
+            json={
+                "query": 'mutation { createProject(input: {name: "Over the wire"}) { id name } }'
+            },
+            headers={"X-Dev-User": "wire-user"},
+        )
+        listed = httpx.post(
+            f"{base}/graphql",
+            json={"query": "{ projects { id name } builtinTools { name } }"},
+            headers={"X-Dev-User": "wire-user"},
+        )
+
+    created = create.json()["data"]["createProject"]
+    data = listed.json()["data"]
+    assert data["projects"] == [created]
+    assert {"web-search", "calculator", "http-request", "current-time"} <= {
+        tool["name"] for tool in data["builtinTools"]
+    }
+
+
+def test_stopping_the_server_stops_its_embedded_dynamodb() -> None:
+    with serving() as (_, process):
+        children = _children(process.pid)
+        assert any("server.store.embedded_server" in command for command in children.values())
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught.
+        assert process.wait(timeout=15) in (0, -signal.SIGTERM)
+        assert process.stdout is not None
+        assert "Application shutdown complete" in process.stdout.read()
+
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists() and not _zombie(pid)]
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(stat.parent.name)] = command
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

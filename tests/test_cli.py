@@ -1,0 +1,130 @@
+"""The command line: each subcommand, and refusals that are one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from server.cli import is_loopback
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **environment}
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_export_schema_matches_the_checked_in_schema_graphql() -> None:
+    exported = run("export-schema")
+
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == (ROOT / "schema.graphql").read_text(), (
+        "schema.graphql is stale: run `make schema`"
+    )
+
+
+def test_dev_auth_refuses_a_non_loopback_host() -> None:
+    refused = run("serve", "--host", "0.0.0.0", "--port", "1", AUTH_MODE="dev")
+
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1
+    assert "--insecure-dev-auth" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_bad_setting_stops_the_server_with_one_line() -> None:
+    refused = run("serve", STORE="sqlite")
+
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: invalid settings: STORE:")
+    assert refused.stderr.count("\n") == 1
+
+
+def test_table_commands_refuse_the_embedded_store() -> None:
+    refused = run("create-tables", STORE="embedded")
+
+    assert refused.returncode == 2
+    assert "STORE=dynamodb" in refused.stderr
+
+
+def test_create_tables_and_seed_against_a_dynamodb_endpoint(
+    dynamodb_endpoint: str, tmp_path: Path
+) -> None:
+    environment = {
+        "STORE": "dynamodb",
+        "DYNAMODB_ENDPOINT_URL": dynamodb_endpoint,
+        "TABLE_PREFIX": f"cli-{uuid.uuid4().hex[:8]}-",
+    }
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "echo",
+                    "description": "Echo the input",
+                    "type": "utility",
+                    "category": "testing",
+                    "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+                }
+            ]
+        )
+    )
+
+    first = run("create-tables", **environment)
+    second = run("create-tables", **environment)
+    shipped = run("seed-builtin-tools", **environment)
+    custom = run("seed-builtin-tools", str(catalog), **environment)
+
+    assert first.returncode == 0, first.stderr
+    assert "created 7 tables" in first.stdout
+    assert "created 0 tables" in second.stdout
+    assert shipped.returncode == 0, shipped.stderr
+    assert "upserted 10 built-in tools" in shipped.stdout
+    assert "upserted 1 built-in tools" in custom.stdout
+
+
+def test_seeding_a_broken_catalog_names_the_problem(dynamodb_endpoint: str, tmp_path: Path) -> None:
+    catalog = tmp_path / "broken.json"
+    catalog.write_text(json.dumps([{"name": "bad name!", "description": "", "type": "x"}]))
+
+    refused = run(
+        "seed-builtin-tools",
+        str(catalog),
+        STORE="dynamodb",
+        DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
+    )
+
+    assert refused.returncode == 2
+    assert "catalog entry 0.name" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("example.com", False),
+    ],
+)
+def test_only_loopback_hosts_count_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

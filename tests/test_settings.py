@@ -1,0 +1,91 @@
+"""Settings come from the environment and a bad value stops the server with one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.settings import SettingsError, load_settings
+
+VARIABLES = [
+    "STORE",
+    "DYNAMODB_ENDPOINT_URL",
+    "AWS_REGION",
+    "TABLE_PREFIX",
+    "AUTH_MODE",
+    "COGNITO_REGION",
+    "COGNITO_USER_POOL_ID",
+    "COGNITO_CLIENT_IDS",
+    "COGNITO_JWKS_URL",
+    "ADMIN_GROUP",
+    "DEPLOYER",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_are_those_of_the_interface() -> None:
+    settings = load_settings()
+
+    assert settings.store == "embedded"
+    assert settings.dynamodb_endpoint_url is None
+    assert settings.aws_region == "us-east-1"
+    assert settings.table_prefix == "multi-agent-"
+    assert settings.auth_mode == "dev"
+    assert settings.admin_group == "admin"
+    assert settings.deployer == "validate"
+
+
+def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORE", "dynamodb")
+    monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", "http://localhost:8001")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    monkeypatch.setenv("TABLE_PREFIX", "staging-")
+    monkeypatch.setenv("AUTH_MODE", "cognito")
+    monkeypatch.setenv("COGNITO_REGION", "eu-west-3")
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", "eu-west-3_abc123")
+    monkeypatch.setenv("COGNITO_CLIENT_IDS", "client-a, client-b,")
+    monkeypatch.setenv("COGNITO_JWKS_URL", "http://127.0.0.1:9999/jwks.json")
+    monkeypatch.setenv("ADMIN_GROUP", "operators")
+    monkeypatch.setenv("DEPLOYER", "none")
+
+    settings = load_settings()
+
+    assert settings.store == "dynamodb"
+    assert settings.dynamodb_endpoint_url == "http://localhost:8001"
+    assert settings.aws_region == "eu-west-3"
+    assert settings.table_prefix == "staging-"
+    assert settings.auth_mode == "cognito"
+    assert settings.cognito_user_pool_id == "eu-west-3_abc123"
+    assert settings.cognito_client_ids == ("client-a", "client-b")
+    assert settings.cognito_jwks_url == "http://127.0.0.1:9999/jwks.json"
+    assert settings.admin_group == "operators"
+    assert settings.deployer == "none"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("STORE", "postgres", "STORE"),
+        ("AUTH_MODE", "open", "AUTH_MODE"),
+        ("DEPLOYER", "kubernetes", "DEPLOYER"),
+        ("AWS_REGION", "moon-base", "AWS_REGION"),
+        ("DYNAMODB_ENDPOINT_URL", "localhost:8000", "DYNAMODB_ENDPOINT_URL"),
+        ("TABLE_PREFIX", "bad prefix!", "TABLE_PREFIX"),
+        ("AUTH_MODE", "cognito", "COGNITO_REGION"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    message = str(error.value)
+    assert named in message
+    assert "\n" not in message
