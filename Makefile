@@ -23,6 +23,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check server tests
 	$(BIN)/mypy server
 
+bench: $(STAMP)
+	$(BIN)/python bench/startup.py
+
 schema: $(STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql
 

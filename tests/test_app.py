@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,6 +15,9 @@ from pathlib import Path
 
 import httpx
 from starlette.types import ASGIApp
+
+from server.settings import Settings
+from server.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,10 +50,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`python -m server serve` on the embedded store, as `make run` starts it."""
+def serving(**settings: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`python -m server serve`; on the embedded store, as `make run` starts it, by default."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("STORE", "AUTH_MODE")}
+    env.update(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -107,6 +112,35 @@ def test_make_run_serves_graphql_over_real_http() -> None:
     assert {"web-search", "calculator", "http-request", "current-time"} <= {
         tool["name"] for tool in data["builtinTools"]
     }
+
+
+def test_serve_works_on_an_external_dynamodb_after_create_tables(
+    dynamodb_endpoint: str, settings: Settings, store: Store
+) -> None:
+    with serving(
+        STORE="dynamodb",
+        DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
+        TABLE_PREFIX=settings.table_prefix,
+    ) as (base, process):
+        create = httpx.post(
+            f"{base}/graphql",
+            json={"query": 'mutation { createProject(input: {name: "External"}) { id } }'},
+            headers={"X-Dev-User": "external-user"},
+        )
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+        assert process.stdout is not None
+        log = process.stdout.read()
+
+    project_id = create.json()["data"]["createProject"]["id"]
+    assert "embedded DynamoDB" not in log
+    assert asyncio.run(_stored_name(dynamodb_endpoint, settings, project_id)) == "External"
+
+
+async def _stored_name(endpoint: str, settings: Settings, project_id: str) -> str | None:
+    async with open_store(settings) as fresh:
+        project = await fresh.projects.get("external-user", project_id, consistent=True)
+    return project.name if project else None
 
 
 def test_stopping_the_server_stops_its_embedded_dynamodb() -> None:
