@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from server.auth import Authenticator, Identity, make_authenticator
+from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
 from server.errors import Unauthenticated
@@ -28,6 +29,7 @@ class State(TypedDict):
     settings: Settings
     store: Store
     authenticator: Authenticator
+    changes: Changes
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -47,6 +49,7 @@ class GraphQLView(GraphQL[Context, None]):
             settings=state.settings,
             store=state.store,
             loaders=Loaders.for_request(state.store),
+            changes=state.changes,
             identity=identity,
             auth_error=auth_error,
         )
@@ -63,7 +66,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with open_store(settings) as store:
-            yield {"settings": settings, "store": store, "authenticator": authenticator}
+            yield {
+                "settings": settings,
+                "store": store,
+                "authenticator": authenticator,
+                "changes": Changes(),
+            }
 
     graphql = GraphQLView(schema, graphql_ide="graphiql")
     return Starlette(

@@ -9,8 +9,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from server.auth import Identity
+from server.changes import Changes
 from server.dataloaders import Loaders
-from server.errors import Unauthenticated
+from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
 
@@ -24,9 +25,12 @@ class Context:
     settings: Settings
     store: Store
     loaders: Loaders
+    changes: Changes
     identity: Identity | None
     # Why there is no identity, for the error the operation gets instead of running.
     auth_error: Unauthenticated | None = None
+    # The `connection_init` payload of a WebSocket, set by strawberry.
+    connection_params: dict[str, object] | None = None
 
     @property
     def user_id(self) -> str:
@@ -34,3 +38,10 @@ class Context:
         if self.identity is None:
             raise self.auth_error or Unauthenticated("authentication required")
         return self.identity.user_id
+
+    def require_admin(self) -> str:
+        """The caller's user id, if the caller is an admin; `Forbidden` otherwise."""
+        user_id = self.user_id
+        if self.identity is None or not self.identity.is_admin:
+            raise Forbidden("this operation is for admins only")
+        return user_id

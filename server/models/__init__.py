@@ -1,16 +1,40 @@
 """Pydantic models: the single description of each stored item and each input's rules."""
 
+from server.models.agent import Agent, AgentPatch, AgentType, ModelConfigInput, NewAgent
 from server.models.base import is_key, new_id, now_iso, parse_input
 from server.models.builtin_tool import BuiltinTool, BuiltinToolSpec
+from server.models.deployment import Deployment, DeploymentStatus, StatusChange
+from server.models.env_var import EnvVar, EnvVarSpec, env_id
+from server.models.main_config import MainConfig, MainConfigSpec, main_config_id
 from server.models.project import NewProject, Project, ProjectPatch
+from server.models.tool import NewTool, Tool, ToolPatch, ToolType, name_reservation_id
 
 __all__ = [
+    "Agent",
+    "AgentPatch",
+    "AgentType",
     "BuiltinTool",
     "BuiltinToolSpec",
+    "Deployment",
+    "DeploymentStatus",
+    "EnvVar",
+    "EnvVarSpec",
+    "MainConfig",
+    "MainConfigSpec",
+    "ModelConfigInput",
+    "NewAgent",
     "NewProject",
+    "NewTool",
     "Project",
     "ProjectPatch",
+    "StatusChange",
+    "Tool",
+    "ToolPatch",
+    "ToolType",
+    "env_id",
     "is_key",
+    "main_config_id",
+    "name_reservation_id",
     "new_id",
     "now_iso",
     "parse_input",

@@ -6,7 +6,14 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 from ulid import ULID
 
@@ -15,6 +22,8 @@ from server.errors import BadUserInput
 __all__ = [
     "Description",
     "DisplayName",
+    "ExpectedVersion",
+    "Patch",
     "InputModel",
     "Record",
     "is_key",
@@ -25,6 +34,7 @@ __all__ = [
 
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Description = Annotated[str, StringConstraints(max_length=4000)]
+ExpectedVersion = Annotated[int | None, Field(ge=1)]
 
 InputT = TypeVar("InputT", bound="InputModel")
 
@@ -58,6 +68,31 @@ class InputModel(BaseModel):
         frozen=True,
         extra="forbid",
     )
+
+
+class Patch(InputModel):
+    """An update: fields left out keep their value, and explicit nulls are refused.
+
+    `expected_version`, when given, must equal the stored version.
+    """
+
+    expected_version: ExpectedVersion = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object, info: Any) -> object:
+        # Runs only on values the client gave: an explicit null is an error, not "keep".
+        if value is None and info.field_name != "expected_version":
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
+
+    def given(self) -> dict[str, Any]:
+        """The fields the client gave, by name, without `expected_version`."""
+        return {
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if name != "expected_version"
+        }
 
 
 def parse_input(model: type[InputT], data: dict[str, Any]) -> InputT:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from server.models.base import Description, DisplayName, InputModel, Record
+from server.models.base import Description, DisplayName, InputModel, Patch, Record
 
 __all__ = ["NewProject", "Project", "ProjectPatch"]
 
@@ -19,8 +19,12 @@ class Project(Record):
     main_agent_config: str | None = None
     env_ids: list[str] = Field(default_factory=list)
     deployment_ids: list[str] = Field(default_factory=list)
-    # Not in the seed: items written by other programs have none and count as version 1.
+    # Not in the seed. Items written by other programs have no version and count as version 1;
+    # `activeDeploymentId` holds the one PENDING/DEPLOYING deployment; `deleting` marks a
+    # cascade under way, after which no child may be added.
     version: int = 1
+    active_deployment_id: str | None = None
+    deleting: str | None = None
     created_at: str
     updated_at: str
 
@@ -30,25 +34,6 @@ class NewProject(InputModel):
     description: Description = ""
 
 
-class ProjectPatch(InputModel):
-    """Fields left out keep their value; `expected_version` guards against lost updates."""
-
+class ProjectPatch(Patch):
     name: DisplayName | None = None
     description: Description | None = None
-    expected_version: int | None = Field(default=None, ge=1)
-
-    @field_validator("name", "description", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only on values the client gave: an explicit null is an error, not "keep".
-        if value is None:
-            raise ValueError("must not be null; leave the field out to keep its value")
-        return value
-
-    def changes(self) -> dict[str, str]:
-        """The stored attributes this patch sets."""
-        return {
-            name: value
-            for name, value in (("name", self.name), ("description", self.description))
-            if value is not None
-        }

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.models import BuiltinTool
+from server.dataloaders import forget
+from server.errors import NotFound
+from server.models import BuiltinTool, BuiltinToolSpec
 
 if TYPE_CHECKING:
     from server.context import Context
 
-__all__ = ["get_builtin_tool", "list_builtin_tools"]
+__all__ = [
+    "get_builtin_tool",
+    "list_builtin_tools",
+    "set_builtin_tool_active",
+    "upsert_builtin_tool",
+]
 
 
 async def list_builtin_tools(
@@ -27,4 +34,23 @@ async def get_builtin_tool(context: Context, name: str) -> BuiltinTool | None:
     """Get one built-in tool by toolName, active or not."""
     if not name or len(name) > 64:
         return None
-    return await context.store.builtin_tools.get(name)
+    return await context.loaders.builtin_tool_by_name.load(name)
+
+
+async def upsert_builtin_tool(context: Context, spec: BuiltinToolSpec) -> BuiltinTool:
+    """Admin only: create or replace a catalog entry."""
+    context.require_admin()
+    tool = spec.to_record()
+    await context.store.builtin_tools.put(tool)
+    forget(context.loaders.builtin_tool_by_name, tool.tool_name)
+    return tool
+
+
+async def set_builtin_tool_active(context: Context, name: str, is_active: bool) -> BuiltinTool:
+    """Admin only: make a catalog entry available to agents, or not."""
+    context.require_admin()
+    if not name or len(name) > 64:
+        raise NotFound("built-in tool", name)
+    tool = await context.store.builtin_tools.set_active(name, is_active)
+    forget(context.loaders.builtin_tool_by_name, name)
+    return tool

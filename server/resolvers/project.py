@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from server.errors import Conflict, NotFound
 from server.models import NewProject, Project, ProjectPatch, is_key, new_id, now_iso
+from server.store import cascade
 
 if TYPE_CHECKING:
     from server.context import Context
@@ -46,7 +47,7 @@ async def update_project(context: Context, project_id: str, patch: ProjectPatch)
     """Apply the patch in one conditional UpdateItem; no read-modify-write."""
     if not is_key(project_id):
         raise NotFound("project", project_id)
-    changes = patch.changes()
+    changes = patch.given()
     if not changes:
         return await _unchanged(context, project_id, patch.expected_version)
     project = await context.store.projects.update(
@@ -61,9 +62,10 @@ async def update_project(context: Context, project_id: str, patch: ProjectPatch)
 
 
 async def delete_project(context: Context, project_id: str) -> str:
+    """Delete the project and everything it owns (see `server.store.cascade`)."""
     if not is_key(project_id):
         raise NotFound("project", project_id)
-    await context.store.projects.delete(context.user_id, project_id)
+    await cascade.delete_project(context.store, context.user_id, project_id, now=now_iso())
     context.loaders.project_by_id.prime((context.user_id, project_id), None, force=True)
     return project_id
 

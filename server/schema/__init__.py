@@ -11,7 +11,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from server.schema.builtin_tool import BuiltinToolQuery
+from server.schema.agent import AgentMutation, AgentQuery
+from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
+from server.schema.deployment import DeploymentMutation, DeploymentQuery, DeploymentSubscription
+from server.schema.env_var import EnvVarMutation
 from server.schema.errors import (
     CodedParserCache,
     ErrorCodes,
@@ -19,16 +22,33 @@ from server.schema.errors import (
     RequireIdentity,
     is_unexpected,
 )
+from server.schema.main_config import MainConfigMutation
 from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
+from server.schema.tool import ToolMutation, ToolQuery
 from server.schema.viewer import ViewerQuery
 
 __all__ = ["schema"]
 
 logger = logging.getLogger("server.errors")
 
-Query = merge_types("Query", (ViewerQuery, ProjectQuery, BuiltinToolQuery))
-Mutation = merge_types("Mutation", (ProjectMutation,))
+Query = merge_types(
+    "Query",
+    (ViewerQuery, ProjectQuery, AgentQuery, ToolQuery, DeploymentQuery, BuiltinToolQuery),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        ProjectMutation,
+        AgentMutation,
+        ToolMutation,
+        MainConfigMutation,
+        EnvVarMutation,
+        DeploymentMutation,
+        BuiltinToolMutation,
+    ),
+)
+Subscription = merge_types("Subscription", (DeploymentSubscription,))
 
 
 class Schema(strawberry.Schema):
@@ -44,6 +64,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALARS),
     # Order matters: hooks exit in reverse, so ErrorCodes sees errors after masking, and
     # RequireIdentity replaces what ValidationCache found.

@@ -6,10 +6,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from server import models
+from server.models import BuiltinToolSpec, parse_input
 from server.resolvers import builtin_tool as resolvers
 from server.schema.info import Info
+from server.schema.inputs import input_data
 
-__all__ = ["BuiltinTool", "BuiltinToolQuery"]
+__all__ = ["BuiltinTool", "BuiltinToolMutation", "BuiltinToolQuery"]
 
 
 @strawberry.type
@@ -50,3 +52,27 @@ class BuiltinToolQuery:
     async def builtin_tool(self, info: Info, name: str) -> BuiltinTool | None:
         tool = await resolvers.get_builtin_tool(info.context, name)
         return BuiltinTool.from_model(tool) if tool is not None else None
+
+
+@strawberry.input
+class BuiltinToolInput:
+    name: str
+    description: str
+    type: str
+    input_schema: JSON
+    category: str
+    is_active: bool = True
+
+
+@strawberry.type
+class BuiltinToolMutation:
+    @strawberry.mutation(description="Admin only.")
+    async def upsert_builtin_tool(self, info: Info, input: BuiltinToolInput) -> BuiltinTool:
+        info.context.require_admin()
+        spec = parse_input(BuiltinToolSpec, input_data(input))
+        return BuiltinTool.from_model(await resolvers.upsert_builtin_tool(info.context, spec))
+
+    @strawberry.mutation(description="Admin only.")
+    async def set_builtin_tool_active(self, info: Info, name: str, is_active: bool) -> BuiltinTool:
+        tool = await resolvers.set_builtin_tool_active(info.context, name, is_active)
+        return BuiltinTool.from_model(tool)

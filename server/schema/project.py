@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from server import models
 from server.models import NewProject, ProjectPatch, parse_input
 from server.resolvers import project as resolvers
+from server.resolvers.deployment import in_order
+from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.scalars import DateTime
+from server.schema.selection import selects
+
+if TYPE_CHECKING:
+    from server.schema.agent import Agent
+    from server.schema.deployment import Deployment
+    from server.schema.env_var import EnvVar
+    from server.schema.main_config import MainAgentConfig
+    from server.schema.tool import Tool
 
 __all__ = ["Project", "ProjectMutation", "ProjectQuery"]
+
+DEFAULT_DEPLOYMENTS = 20
+MAX_DEPLOYMENTS = 100
+
+AgentType = Annotated["Agent", strawberry.lazy("server.schema.agent")]
+ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
+MainConfigType = Annotated["MainAgentConfig", strawberry.lazy("server.schema.main_config")]
+EnvVarType = Annotated["EnvVar", strawberry.lazy("server.schema.env_var")]
+DeploymentType = Annotated["Deployment", strawberry.lazy("server.schema.deployment")]
 
 
 @strawberry.type
@@ -26,6 +47,7 @@ class Project:
     version: int
     created_at: DateTime
     updated_at: DateTime
+    model: strawberry.Private[models.Project]
 
     @classmethod
     def from_model(cls, project: models.Project) -> Project:
@@ -40,7 +62,68 @@ class Project:
             version=project.version,
             created_at=DateTime(project.created_at),
             updated_at=DateTime(project.updated_at),
+            model=project,
         )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.model.user_id, self.model.project_id)
+
+    @strawberry.field(description="Agents in agentIds order.")
+    async def agents(self, info: Info) -> list[AgentType]:
+        from server.schema.agent import Agent
+
+        agents = await info.context.loaders.agents_by_project.load(self.key)
+        return [Agent.from_model(a) for a in in_order(agents, self.model.agent_ids, "agent_id")]
+
+    @strawberry.field(description="Tools in toolIds order.")
+    async def tools(self, info: Info) -> list[ToolType]:
+        from server.schema.tool import Tool
+
+        tools = await info.context.loaders.tools_by_project.load(self.key)
+        return [Tool.from_model(t) for t in in_order(tools, self.model.tool_ids, "tool_id")]
+
+    @strawberry.field
+    async def main_config(self, info: Info) -> MainConfigType | None:
+        from server.schema.main_config import MainAgentConfig
+
+        key = (self.model.user_id, models.main_config_id(self.model.project_id))
+        config = await info.context.loaders.main_config_by_id.load(key)
+        return MainAgentConfig.from_model(config) if config is not None else None
+
+    @strawberry.field(description="Sorted by key.")
+    async def env_vars(self, info: Info) -> list[EnvVarType]:
+        from server.schema.env_var import EnvVar
+
+        variables = await info.context.loaders.env_vars_by_project.load(self.key)
+        return [EnvVar.from_model(v) for v in sorted(variables, key=lambda v: v.key)]
+
+    @strawberry.field(description="Newest first; limit defaults to 20 and is capped at 100.")
+    async def deployments(
+        self, info: Info, status: DeploymentStatus | None = None, limit: int | None = None
+    ) -> list[DeploymentType]:
+        from server.schema.deployment import Deployment
+
+        deployments = await _deployments(info, self.key)
+        if status is not None:
+            deployments = [d for d in deployments if d.status is status]
+        count = DEFAULT_DEPLOYMENTS if limit is None else max(0, min(limit, MAX_DEPLOYMENTS))
+        return [Deployment.from_model(d) for d in deployments[:count]]
+
+    @strawberry.field
+    async def latest_deployment(self, info: Info) -> DeploymentType | None:
+        from server.schema.deployment import Deployment
+
+        deployments = await _deployments(info, self.key)
+        return Deployment.from_model(deployments[0]) if deployments else None
+
+
+async def _deployments(info: Info, key: tuple[str, str]) -> list[models.Deployment]:
+    """Newest first; `config` and `logs` are read only when the query selects them."""
+    loaders = info.context.loaders
+    if selects(info, "config", "logs"):
+        return await loaders.deployments_by_project.load(key)
+    return await loaders.deployment_summaries_by_project.load(key)
 
 
 @strawberry.input
@@ -65,9 +148,8 @@ class UpdateProjectInput:
 class ProjectQuery:
     @strawberry.field(description="The caller's projects, oldest first.")
     async def projects(self, info: Info) -> list[Project]:
-        return [
-            Project.from_model(project) for project in await resolvers.list_projects(info.context)
-        ]
+        projects = await resolvers.list_projects(info.context)
+        return [Project.from_model(project) for project in projects]
 
     @strawberry.field(
         description="null when the project does not exist or belongs to someone else."

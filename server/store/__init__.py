@@ -12,14 +12,20 @@ from typing import Any
 
 from server.catalog import load_catalog
 from server.settings import Settings
+from server.store.agents import AgentStore
 from server.store.builtin_tools import BuiltinToolStore
+from server.store.children import LostRace, ProjectLists, settle
 from server.store.client import ClientOptions, open_client
+from server.store.deployments import DeploymentStore
 from server.store.dynamo import Dynamo
 from server.store.embedded import EmbeddedDynamoDB
+from server.store.env_vars import EnvVarStore
+from server.store.main_configs import MainConfigStore
 from server.store.projects import ProjectKey, ProjectStore
 from server.store.tables import TableNames, create_tables
+from server.store.tools import ToolStore
 
-__all__ = ["ProjectKey", "Store", "open_store"]
+__all__ = ["LostRace", "ProjectKey", "Store", "open_store", "settle"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +39,33 @@ class Store:
     dynamo: Dynamo
     tables: TableNames
     projects: ProjectStore
+    agents: AgentStore
+    tools: ToolStore
+    main_configs: MainConfigStore
+    env_vars: EnvVarStore
+    deployments: DeploymentStore
     builtin_tools: BuiltinToolStore
 
     @classmethod
     def on(cls, client: Any, tables: TableNames) -> Store:
         dynamo = Dynamo(client)
+        lists = ProjectLists(tables.projects)
         return cls(
             client=client,
             dynamo=dynamo,
             tables=tables,
             projects=ProjectStore(dynamo, tables.projects),
+            agents=AgentStore(
+                dynamo,
+                tables.agents,
+                tools_table=tables.tools,
+                builtin_table=tables.builtin_tools,
+                lists=lists,
+            ),
+            tools=ToolStore(dynamo, tables.tools, agents_table=tables.agents, lists=lists),
+            main_configs=MainConfigStore(dynamo, tables.main_config, lists=lists),
+            env_vars=EnvVarStore(dynamo, tables.environment, lists=lists),
+            deployments=DeploymentStore(dynamo, tables.deployments, lists=lists),
             builtin_tools=BuiltinToolStore(dynamo, tables.builtin_tools),
         )
 

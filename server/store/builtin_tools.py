@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from server.errors import NotFound
 from server.models import BuiltinTool
-from server.store.dynamo import Dynamo
+from server.store.dynamo import ConditionFailed, Dynamo, Expression
 
 __all__ = ["BuiltinToolStore"]
 
@@ -24,6 +25,27 @@ class BuiltinToolStore:
     async def get(self, name: str) -> BuiltinTool | None:
         item = await self._dynamo.get_item(self._table, {"toolName": name})
         return BuiltinTool.model_validate(item) if item is not None else None
+
+    async def get_many(self, names: Sequence[str]) -> list[BuiltinTool | None]:
+        """One value per name, in order; None where there is no such tool."""
+        items = await self._dynamo.batch_get(self._table, [{"toolName": name} for name in names])
+        found = {item["toolName"]: BuiltinTool.model_validate(item) for item in items}
+        return [found.get(name) for name in names]
+
+    async def put(self, tool: BuiltinTool) -> None:
+        await self._dynamo.put_item(self._table, tool.to_item())
+
+    async def set_active(self, name: str, is_active: bool) -> BuiltinTool:
+        try:
+            item = await self._dynamo.update_item(
+                self._table,
+                {"toolName": name},
+                Expression("SET isActive = :active", values={":active": is_active}),
+                condition=Expression("attribute_exists(toolName)"),
+            )
+        except ConditionFailed:
+            raise NotFound("built-in tool", name) from None
+        return BuiltinTool.model_validate(item)
 
     async def put_many(self, tools: Sequence[BuiltinTool]) -> None:
         await self._dynamo.batch_write(self._table, puts=[tool.to_item() for tool in tools])

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Item", "from_attribute", "from_item", "to_attribute", "to_item"]
+__all__ = ["Item", "from_attribute", "from_item", "item_size", "to_attribute", "to_item"]
 
 Item = dict[str, Any]
 
@@ -32,6 +32,11 @@ def to_attribute(value: object) -> dict[str, Any]:
         return {"M": {str(key): to_attribute(inner) for key, inner in value.items()}}
     if isinstance(value, list | tuple):
         return {"L": [to_attribute(inner) for inner in value]}
+    if isinstance(value, set | frozenset):
+        # A string set, for ADD/DELETE on set attributes; DynamoDB has no empty sets.
+        if not value or not all(isinstance(inner, str) for inner in value):
+            raise ValueError("only non-empty sets of strings can be stored")
+        return {"SS": sorted(value)}
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
@@ -70,3 +75,24 @@ def _number(text: str) -> int | float:
     except ValueError:
         number = float(text)
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def item_size(item: Mapping[str, object]) -> int:
+    """An upper estimate of an item's size as DynamoDB counts it (400 KB at most)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: object) -> int:
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, int | float):
+        return 21
+    if isinstance(value, Mapping):
+        return 3 + sum(
+            1 + len(str(key).encode()) + _value_size(inner) for key, inner in value.items()
+        )
+    if isinstance(value, list | tuple | set | frozenset):
+        return 3 + sum(1 + _value_size(inner) for inner in value)
+    return len(str(value).encode())

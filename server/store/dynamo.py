@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -24,7 +25,16 @@ from botocore.exceptions import (
 from server.errors import ServiceUnavailable
 from server.store.codec import Item, from_item, to_item
 
-__all__ = ["ConditionFailed", "Dynamo", "Expression"]
+__all__ = [
+    "ConditionFailed",
+    "Dynamo",
+    "Expression",
+    "TransactionCancelled",
+    "check",
+    "delete",
+    "put",
+    "update",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +42,7 @@ T = TypeVar("T")
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+TRANSACTION_RETRIES = 10
 UNPROCESSED_RETRIES = 8
 THROTTLING_CODES = frozenset(
     {
@@ -57,6 +68,18 @@ class ConditionFailed(Exception):
     def __init__(self, item: Item | None) -> None:
         super().__init__("condition failed")
         self.item = item
+
+
+class TransactionCancelled(Exception):
+    """A transaction did not happen because conditions failed.
+
+    `failed` maps the index of each item whose condition failed to that item as it was
+    (None where there was none).
+    """
+
+    def __init__(self, failed: dict[int, Item | None]) -> None:
+        super().__init__(f"transaction cancelled by items {sorted(failed)}")
+        self.failed = failed
 
 
 class Expression:
@@ -88,6 +111,47 @@ def _placeholders(*expressions: Expression | None) -> dict[str, Any]:
     if values:
         params["ExpressionAttributeValues"] = to_item(values)
     return params
+
+
+def _with_condition(
+    operation: dict[str, Any], condition: Expression | None, *expressions: Expression | None
+) -> dict[str, Any]:
+    if condition is not None:
+        operation["ConditionExpression"] = condition.text
+        operation["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    operation.update(_placeholders(condition, *expressions))
+    return operation
+
+
+def put(
+    table: str, item: Mapping[str, object], *, condition: Expression | None = None
+) -> dict[str, Any]:
+    """A Put for `Dynamo.transact`."""
+    return {"Put": _with_condition({"TableName": table, "Item": to_item(item)}, condition)}
+
+
+def update(
+    table: str,
+    key: Mapping[str, object],
+    expression: Expression,
+    *,
+    condition: Expression | None = None,
+) -> dict[str, Any]:
+    """An Update for `Dynamo.transact`."""
+    operation = {"TableName": table, "Key": to_item(key), "UpdateExpression": expression.text}
+    return {"Update": _with_condition(operation, condition, expression)}
+
+
+def delete(
+    table: str, key: Mapping[str, object], *, condition: Expression | None = None
+) -> dict[str, Any]:
+    """A Delete for `Dynamo.transact`."""
+    return {"Delete": _with_condition({"TableName": table, "Key": to_item(key)}, condition)}
+
+
+def check(table: str, key: Mapping[str, object], condition: Expression) -> dict[str, Any]:
+    """A ConditionCheck for `Dynamo.transact`."""
+    return {"ConditionCheck": _with_condition({"TableName": table, "Key": to_item(key)}, condition)}
 
 
 def projection(attributes: Sequence[str]) -> Expression:
@@ -250,6 +314,42 @@ class Dynamo:
                 await _backoff(attempt)
             else:
                 raise ServiceUnavailable("DynamoDB left writes unprocessed; retry shortly")
+
+    async def transact(self, items: Sequence[dict[str, Any]]) -> None:
+        """Write `items` (made by `put`, `update`, `delete`, `check`) all or none.
+
+        Transactions that collide with others on an item are retried; failed conditions raise
+        `TransactionCancelled`.
+        """
+        for attempt in range(TRANSACTION_RETRIES):
+            try:
+                await self._call(
+                    self._client.transact_write_items,
+                    # The token makes botocore's own retries of this attempt idempotent.
+                    {"TransactItems": list(items), "ClientRequestToken": uuid.uuid4().hex},
+                )
+                return
+            except ClientError as error:
+                reasons = error.response.get("CancellationReasons") or []
+                codes = {reason.get("Code") for reason in reasons}
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                if "ConditionalCheckFailed" in codes:
+                    raise TransactionCancelled(
+                        {
+                            index: from_item(reason["Item"]) if reason.get("Item") else None
+                            for index, reason in enumerate(reasons)
+                            if reason.get("Code") == "ConditionalCheckFailed"
+                        }
+                    ) from None
+                if not codes & {
+                    "TransactionConflict",
+                    "ThrottlingError",
+                    "ProvisionedThroughputExceeded",
+                }:
+                    raise
+            await _backoff(attempt)
+        raise ServiceUnavailable("DynamoDB kept refusing a transaction under contention; retry")
 
     async def _paginate(
         self, operation: Callable[..., Awaitable[dict[str, Any]]], params: dict[str, Any]

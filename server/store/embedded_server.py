@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -22,7 +23,7 @@ def main() -> None:
     server = make_server(
         "127.0.0.1",
         0,
-        create_backend_app("dynamodb"),
+        serialized(create_backend_app("dynamodb")),
         threaded=True,
         request_handler=MotoRequestHandler,
     )
@@ -31,6 +32,22 @@ def main() -> None:
     sys.stdout.write(f"{server.server_port}\n")
     sys.stdout.flush()
     server.serve_forever()
+
+
+def serialized(app: Any) -> Any:
+    """The app, handling one request at a time.
+
+    moto's DynamoDB checks a condition and then writes without a lock, so two threads can
+    both pass one condition; DynamoDB itself makes each write atomic. Connections are still
+    served by threads, so keep-alive clients do not wait on each other's idle sockets.
+    """
+    lock = threading.Lock()
+
+    def handle(environ: Any, start_response: Any) -> Any:
+        with lock:
+            return list(app(environ, start_response))
+
+    return handle
 
 
 def _exit_when_parent_goes() -> None:

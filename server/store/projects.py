@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from server.errors import Conflict, NotFound
 from server.models import Project
+from server.store.children import LIVE_PROJECT, and_, at_version
 from server.store.codec import Item
 from server.store.dynamo import ConditionFailed, Dynamo, Expression
 
@@ -13,7 +14,8 @@ __all__ = ["ProjectKey", "ProjectStore"]
 
 ProjectKey = tuple[str, str]  # (user_id, project_id)
 
-EXISTS = Expression("attribute_exists(projectId)")
+# A project being deleted is already gone for its user: it only waits for its cascade.
+LIVE = Expression(LIVE_PROJECT)
 
 
 class ProjectStore:
@@ -24,7 +26,9 @@ class ProjectStore:
     async def list_for_user(self, user_id: str) -> list[Project]:
         """The user's projects, oldest first."""
         items = self._dynamo.query(
-            self._table, Expression("userId = :user", values={":user": user_id})
+            self._table,
+            Expression("userId = :user", values={":user": user_id}),
+            where=Expression("attribute_not_exists(deleting)"),
         )
         projects = [_project(item) async for item in items]
         projects.sort(key=lambda project: (project.created_at, project.project_id))
@@ -36,14 +40,18 @@ class ProjectStore:
         item = await self._dynamo.get_item(
             self._table, {"userId": user_id, "projectId": project_id}, consistent=consistent
         )
-        return _project(item) if item is not None else None
+        return _project(item) if item is not None and "deleting" not in item else None
 
     async def get_many(self, keys: Sequence[ProjectKey]) -> list[Project | None]:
         """One value per key, in key order; None where there is no such project."""
         items = await self._dynamo.batch_get(
             self._table, [{"userId": user, "projectId": project} for user, project in keys]
         )
-        found = {(item["userId"], item["projectId"]): _project(item) for item in items}
+        found = {
+            (item["userId"], item["projectId"]): _project(item)
+            for item in items
+            if "deleting" not in item
+        }
         return [found.get(key) for key in keys]
 
     async def create(self, project: Project) -> None:
@@ -85,15 +93,28 @@ class ProjectStore:
             raise _why(failure.item, project_id, expected_version) from None
         return _project(item)
 
-    async def delete(self, user_id: str, project_id: str) -> Project:
+    async def mark_deleting(self, user_id: str, project_id: str, *, now: str) -> None:
+        """Begin a cascade: from now on no child can be added and the project reads as gone.
+
+        A project already marked stays marked, so a cascade that stopped part-way can resume.
+        """
         try:
-            old = await self._dynamo.delete_item(
-                self._table, {"userId": user_id, "projectId": project_id}, condition=EXISTS
+            await self._dynamo.update_item(
+                self._table,
+                {"userId": user_id, "projectId": project_id},
+                Expression("SET deleting = if_not_exists(deleting, :now)", values={":now": now}),
+                condition=Expression("attribute_exists(projectId)"),
             )
         except ConditionFailed:
             raise NotFound("project", project_id) from None
-        assert old is not None  # the condition guarantees there was an item
-        return _project(old)
+
+    async def delete_marked(self, user_id: str, project_id: str) -> None:
+        """End a cascade: delete the project item, which must have been marked."""
+        await self._dynamo.delete_item(
+            self._table,
+            {"userId": user_id, "projectId": project_id},
+            condition=Expression("attribute_exists(deleting)"),
+        )
 
 
 def _project(item: Item) -> Project:
@@ -101,24 +122,12 @@ def _project(item: Item) -> Project:
 
 
 def _exists_at(expected_version: int | None) -> Expression:
-    """The item exists and, when a version is expected, is at that version."""
-    if expected_version is None:
-        return EXISTS
-    # Items written by other programs have no version attribute: they are at version 1.
-    at_version = (
-        "(#v = :expected OR attribute_not_exists(#v))"
-        if expected_version == 1
-        else "#v = :expected"
-    )
-    return Expression(
-        f"attribute_exists(projectId) AND {at_version}",
-        {"#v": "version"},
-        {":expected": expected_version},
-    )
+    """The project is live and, when a version is expected, is at that version."""
+    return LIVE if expected_version is None else and_(LIVE, at_version(expected_version))
 
 
 def _why(item: Item | None, project_id: str, expected_version: int | None) -> Exception:
-    if item is None:
+    if item is None or "deleting" in item:
         return NotFound("project", project_id)
     assert expected_version is not None  # only a version check fails on an existing item
     return Conflict.stale_version("project", project_id, item.get("version", 1), expected_version)

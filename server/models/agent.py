@@ -1,0 +1,127 @@
+"""Agents, and the model config they share with the main orchestrator.
+
+The stored `config` map is the seed's Agent Config JSON Structure (snake_case); inputs use the
+GraphQL names, so validation errors name the field the client wrote.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from server.models.base import Description, DisplayName, InputModel, Patch, Record
+from server.models.builtin_tool import ToolName
+
+__all__ = [
+    "Agent",
+    "AgentPatch",
+    "AgentType",
+    "ModelConfigInput",
+    "NewAgent",
+    "SystemPrompt",
+]
+
+# Tools an agent may use in all: each is one item of the transaction that writes the agent.
+MAX_TOOLS_PER_AGENT = 64
+
+SystemPrompt = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")]
+ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,256}$")]
+
+
+class AgentType(Enum):
+    AGENT_TOOL = "agent_tool"
+
+
+def _no_repeats(names: list[str]) -> list[str]:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"names repeat: {', '.join(repeated)}")
+    if len(names) > MAX_TOOLS_PER_AGENT:
+        raise ValueError(f"at most {MAX_TOOLS_PER_AGENT} tools")
+    return names
+
+
+ToolNames = Annotated[list[ToolName], AfterValidator(_no_repeats)]
+
+
+class ModelConfigInput(InputModel):
+    region: Region
+    model_id: ModelId
+
+    def to_config(self) -> dict[str, str]:
+        return {"region": self.region, "model_id": self.model_id}
+
+
+class Agent(Record):
+    user_id: str
+    agent_id: str
+    project_id: str
+    name: str
+    config: dict[str, Any]
+    version: int = 1
+    created_at: str
+    updated_at: str
+
+    @property
+    def tool_names(self) -> list[str]:
+        return list(self.config.get("tools") or [])
+
+    @property
+    def builtin_tool_names(self) -> list[str]:
+        return list(self.config.get("builtin_tools") or [])
+
+
+class NewAgent(InputModel):
+    name: DisplayName
+    description: Description = ""
+    type: AgentType = AgentType.AGENT_TOOL
+    system_prompt: SystemPrompt
+    tool_names: ToolNames = Field(default_factory=list)
+    builtin_tool_names: ToolNames = Field(default_factory=list)
+    model: ModelConfigInput
+
+    def to_config(self) -> dict[str, Any]:
+        """The seed's Agent Config JSON Structure."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "type": self.type.value,
+            "system_prompt": self.system_prompt,
+            "tools": list(self.tool_names),
+            "builtin_tools": list(self.builtin_tool_names),
+            "model": self.model.to_config(),
+        }
+
+
+class AgentPatch(Patch):
+    name: DisplayName | None = None
+    description: Description | None = None
+    type: AgentType | None = None
+    system_prompt: SystemPrompt | None = None
+    tool_names: ToolNames | None = None
+    builtin_tool_names: ToolNames | None = None
+    model: ModelConfigInput | None = None
+
+    def apply(self, config: dict[str, Any]) -> dict[str, Any]:
+        """`config` with this patch's fields replaced."""
+        given = self.given()
+        changed = dict(config)
+        for field, key in (
+            ("name", "name"),
+            ("description", "description"),
+            ("system_prompt", "system_prompt"),
+        ):
+            if field in given:
+                changed[key] = given[field]
+        if self.type is not None:
+            changed["type"] = self.type.value
+        if self.tool_names is not None:
+            changed["tools"] = list(self.tool_names)
+        if self.builtin_tool_names is not None:
+            changed["builtin_tools"] = list(self.builtin_tool_names)
+        if self.model is not None:
+            changed["model"] = self.model.to_config()
+        return changed

@@ -1,0 +1,116 @@
+"""Custom tools: a JSON-Schema input plus code, or a front-end action.
+
+The stored `config` map is the seed's Tool Config JSON Structure: `name`, `description`,
+`type` (`frontend_action` or `code`), `inputSchema`, and `code` for code tools only.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from server.errors import BadUserInput
+from server.models.base import Description, InputModel, Patch, Record
+from server.models.builtin_tool import ToolName
+from server.models.json_schema import InputSchema
+
+__all__ = ["NewTool", "Tool", "ToolPatch", "ToolType", "name_reservation_id"]
+
+Code = Annotated[str, StringConstraints(max_length=200_000)]
+
+
+class ToolType(Enum):
+    FRONTEND_ACTION = "frontend_action"
+    CODE = "code"
+
+
+def name_reservation_id(name: str) -> str:
+    """The sort key of the item that reserves a tool name in the user's partition."""
+    return f"name#{name}"
+
+
+class Tool(Record):
+    user_id: str
+    tool_id: str
+    project_id: str
+    name: str
+    config: dict[str, Any]
+    # Not in the seed: the ids of the agents whose toolNames list this tool, kept as a string
+    # set in the same transactions that write those agents.
+    used_by: list[str] = Field(default_factory=list)
+    version: int = 1
+    created_at: str
+    updated_at: str
+
+    def to_item(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, exclude={"used_by"})
+
+
+class NewTool(InputModel):
+    name: ToolName
+    description: Description = ""
+    type: ToolType
+    input_schema: InputSchema
+    code: Code | None = None
+
+    def to_config(self) -> dict[str, Any]:
+        return tool_config(
+            name=self.name,
+            description=self.description,
+            tool_type=self.type,
+            input_schema=self.input_schema,
+            code=self.code,
+        )
+
+
+class ToolPatch(Patch):
+    name: ToolName | None = None
+    description: Description | None = None
+    type: ToolType | None = None
+    input_schema: InputSchema | None = None
+    code: Code | None = None
+
+    def apply(self, config: dict[str, Any]) -> dict[str, Any]:
+        """`config` with this patch's fields replaced, checked as a whole.
+
+        Making a tool a front-end action drops its code unless new code is given (and refused).
+        """
+        tool_type = self.type or ToolType(config.get("type", ToolType.CODE.value))
+        code = self.code if "code" in self.model_fields_set else config.get("code")
+        if self.type is ToolType.FRONTEND_ACTION and "code" not in self.model_fields_set:
+            code = None
+        return tool_config(
+            name=self.name or config["name"],
+            description=self.description
+            if self.description is not None
+            else config.get("description", ""),
+            tool_type=tool_type,
+            input_schema=self.input_schema or config.get("inputSchema", {}),
+            code=code,
+        )
+
+
+def tool_config(
+    *,
+    name: str,
+    description: str,
+    tool_type: ToolType,
+    input_schema: dict[str, Any],
+    code: str | None,
+) -> dict[str, Any]:
+    """The seed's Tool Config JSON Structure, after the rules that tie `code` to `type`."""
+    if tool_type is ToolType.CODE and not code:
+        raise BadUserInput("is required and non-empty for CODE tools", field="code")
+    if tool_type is ToolType.FRONTEND_ACTION and code is not None:
+        raise BadUserInput("must be null for FRONTEND_ACTION tools", field="code")
+    config: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "type": tool_type.value,
+        "inputSchema": input_schema,
+    }
+    if code is not None:
+        config["code"] = code
+    return config

@@ -1,0 +1,233 @@
+"""Deployments: snapshots of a project's whole configuration, and their lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from server.dataloaders import forget
+from server.errors import BadUserInput, Conflict, NotFound
+from server.models import (
+    Deployment,
+    DeploymentStatus,
+    Project,
+    StatusChange,
+    is_key,
+    main_config_id,
+    new_id,
+    now_iso,
+)
+from server.models.deployment import MAX_LOG_LINES
+from server.store import settle
+from server.store.codec import item_size
+
+if TYPE_CHECKING:
+    from server.context import Context
+
+__all__ = [
+    "cancel_deployment",
+    "create_deployment",
+    "get_deployment",
+    "update_deployment_status",
+    "watch_deployment",
+]
+
+# DynamoDB items hold 400 KB; a snapshot may use this much, leaving the rest for logs.
+MAX_SNAPSHOT_BYTES = 350_000
+MAX_ITEM_BYTES = 400 * 1024 - 2048
+WATCH_FIRST_POLL = 0.25
+WATCH_LAST_POLL = 2.0
+
+
+async def get_deployment(context: Context, deployment_id: str) -> Deployment | None:
+    if not is_key(deployment_id):
+        return None
+    return await context.loaders.deployment_by_id.load((context.user_id, deployment_id))
+
+
+async def create_deployment(context: Context, project_id: str) -> Deployment:
+    """Snapshot the project's configuration into a new PENDING deployment."""
+    user_id = context.user_id
+    project = (
+        await context.store.projects.get(user_id, project_id, consistent=True)
+        if is_key(project_id)
+        else None
+    )
+    if project is None:
+        raise NotFound("project", project_id)
+    config = await snapshot(context, project)
+    size = item_size(config)
+    if size > MAX_SNAPSHOT_BYTES:
+        raise BadUserInput(
+            f"the project's configuration is {size} bytes as a deployment snapshot;"
+            f" a deployment holds at most {MAX_SNAPSHOT_BYTES} (DynamoDB items hold 400 KB)"
+        )
+    now = now_iso()
+    deployment = Deployment(
+        user_id=user_id,
+        deployment_id=new_id(),
+        project_id=project_id,
+        status=DeploymentStatus.PENDING,
+        config=config,
+        logs=[
+            f"{now} pending: snapshot of {len(config['agents'])} agents and"
+            f" {len(config['tools'])} tools"
+        ],
+        created_at=now,
+        updated_at=now,
+    )
+    await context.store.deployments.create(deployment)
+    _forget(context, deployment)
+    return deployment
+
+
+async def snapshot(context: Context, project: Project) -> dict[str, Any]:
+    """The project's complete configuration, secret values left out."""
+    store, user_id, project_ids = context.store, project.user_id, [project.project_id]
+    main, agents, tools, variables = await asyncio.gather(
+        store.main_configs.get(user_id, main_config_id(project.project_id), consistent=True),
+        store.agents.list_for_projects(user_id, project_ids, consistent=True),
+        store.tools.list_for_projects(user_id, project_ids, consistent=True),
+        store.env_vars.list_for_projects(user_id, project_ids, consistent=True),
+    )
+    return {
+        "project": {
+            "id": project.project_id,
+            "name": project.name,
+            "description": project.description,
+        },
+        "mainConfig": main.config if main is not None else None,
+        "agents": [
+            {"id": agent.agent_id, **agent.config}
+            for agent in in_order(agents, project.agent_ids, "agent_id")
+        ],
+        "tools": [
+            {"id": tool.tool_id, **tool.config}
+            for tool in in_order(tools, project.tool_ids, "tool_id")
+        ],
+        "env": [
+            {
+                "key": variable.key,
+                "value": None if variable.secret else variable.value,
+                "secret": variable.secret,
+            }
+            for variable in sorted(variables, key=lambda variable: variable.key)
+        ],
+    }
+
+
+def in_order(items: Sequence[Any], ids: Sequence[str], id_field: str) -> list[Any]:
+    """`items` in the order of `ids`; any not listed follow, oldest first."""
+    position = {item_id: index for index, item_id in enumerate(ids)}
+    return sorted(
+        items,
+        key=lambda item: (position.get(getattr(item, id_field), len(ids)), getattr(item, id_field)),
+    )
+
+
+async def cancel_deployment(context: Context, deployment_id: str) -> Deployment:
+    """Move a PENDING or DEPLOYING deployment to FAILED with error 'cancelled'."""
+    change = StatusChange(status=DeploymentStatus.FAILED, error="cancelled")
+    return await _change(
+        context, context.user_id, deployment_id, change, note="cancelled by its owner"
+    )
+
+
+async def update_deployment_status(
+    context: Context, user_id: str, deployment_id: str, change: StatusChange
+) -> Deployment:
+    """Admin only: move another user's deployment along its lifecycle, appending log lines."""
+    context.require_admin()
+    return await _change(context, user_id, deployment_id, change, note=None)
+
+
+async def _change(
+    context: Context, user_id: str, deployment_id: str, change: StatusChange, *, note: str | None
+) -> Deployment:
+    if not is_key(user_id) or not is_key(deployment_id):
+        raise NotFound("deployment", deployment_id)
+
+    async def attempt() -> Deployment:
+        old = await context.store.deployments.get(user_id, deployment_id, consistent=True)
+        if old is None:
+            raise NotFound("deployment", deployment_id)
+        if not old.status.can_become(change.status):
+            raise Conflict(
+                f"deployment {deployment_id!r} is {old.status.name}"
+                f" and cannot become {change.status.name}"
+            )
+        now = now_iso()
+        lines = list(change.append_logs)
+        if note is not None:
+            lines.append(f"{now} {note}")
+        if change.status is not old.status:
+            lines.append(
+                f"{now} {change.status.value}" + (f": {change.error}" if change.error else "")
+            )
+        new = old.model_copy(
+            update={
+                "status": change.status,
+                "error": change.error if change.error is not None else old.error,
+                "logs": fit_logs(old, (old.logs or []) + lines),
+                "version": old.version + 1,
+                "updated_at": now,
+            }
+        )
+        project = await context.store.projects.get(user_id, old.project_id, consistent=True)
+        await context.store.deployments.change(old, new, project)
+        return new
+
+    deployment = await settle(attempt)
+    context.changes.notify((user_id, deployment_id))
+    _forget(context, deployment)
+    return deployment
+
+
+def fit_logs(deployment: Deployment, lines: list[str]) -> list[str]:
+    """The newest lines that fit: at most 1,000, and within the item's 400 KB."""
+    kept = lines[-MAX_LOG_LINES:]
+    room = MAX_ITEM_BYTES - item_size(deployment.model_copy(update={"logs": []}).to_item())
+    used = sum(len(line.encode()) + 1 for line in kept) + 3
+    start = 0
+    while used > room and start < len(kept):
+        used -= len(kept[start].encode()) + 1
+        start += 1
+    return kept[start:]
+
+
+async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterator[Deployment]:
+    """The deployment now, then after every change, until it is SUCCESS or FAILED.
+
+    Changes made on this instance wake the watcher at once; others are found by polling with
+    consistent reads, 0.25 s at first and backing off to 2 s while nothing changes.
+    """
+    user_id = context.user_id
+    key = (user_id, deployment_id)
+    current = (
+        await context.store.deployments.get(user_id, deployment_id, consistent=True)
+        if is_key(deployment_id)
+        else None
+    )
+    if current is None:
+        raise NotFound("deployment", deployment_id)
+    yield current
+    delay = WATCH_FIRST_POLL
+    while current.status.is_active:
+        await context.changes.wait(key, seconds=delay)
+        latest = await context.store.deployments.get(user_id, deployment_id, consistent=True)
+        if latest is None:
+            return
+        if latest.version != current.version:
+            current, delay = latest, WATCH_FIRST_POLL
+            yield current
+        else:
+            delay = min(delay * 2, WATCH_LAST_POLL)
+
+
+def _forget(context: Context, deployment: Deployment) -> None:
+    project = (deployment.user_id, deployment.project_id)
+    forget(context.loaders.deployment_by_id, (deployment.user_id, deployment.deployment_id))
+    forget(context.loaders.deployments_by_project, project)
+    forget(context.loaders.deployment_summaries_by_project, project)
+    forget(context.loaders.project_by_id, project)

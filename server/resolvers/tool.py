@@ -1,0 +1,96 @@
+"""Custom tools: the seed's access patterns for the Tools table, names unique per user."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from server.dataloaders import forget
+from server.errors import Conflict, NotFound
+from server.models import NewTool, Tool, ToolPatch, is_key, new_id, now_iso
+from server.store import settle
+
+if TYPE_CHECKING:
+    from server.context import Context
+
+__all__ = ["create_tool", "delete_tool", "get_tool", "update_tool"]
+
+
+async def get_tool(context: Context, tool_id: str) -> Tool | None:
+    if not is_key(tool_id):
+        return None
+    return await context.loaders.tool_by_id.load((context.user_id, tool_id))
+
+
+async def create_tool(context: Context, project_id: str, new: NewTool) -> Tool:
+    """Put the tool and its name reservation, append it to the project's toolIds, together."""
+    if not is_key(project_id):
+        raise NotFound("project", project_id)
+    now = now_iso()
+    tool = Tool(
+        user_id=context.user_id,
+        tool_id=new_id(),
+        project_id=project_id,
+        name=new.name,
+        config=new.to_config(),
+        created_at=now,
+        updated_at=now,
+    )
+    await context.store.tools.create(tool)
+    _forget(context, tool)
+    return tool
+
+
+async def update_tool(context: Context, tool_id: str, patch: ToolPatch) -> Tool:
+    async def attempt() -> Tool:
+        old = await _current(context, tool_id)
+        if patch.expected_version is not None and patch.expected_version != old.version:
+            raise Conflict.stale_version("tool", tool_id, old.version, patch.expected_version)
+        config = patch.apply(old.config)
+        new = old.model_copy(
+            update={
+                "name": config["name"],
+                "config": config,
+                "version": old.version + 1,
+                "updated_at": now_iso(),
+            }
+        )
+        await context.store.tools.replace(old, new)
+        return new
+
+    tool = await settle(attempt)
+    _forget(context, tool)
+    return tool
+
+
+async def delete_tool(context: Context, tool_id: str) -> str:
+    """Delete the tool and its name reservation, drop it from toolIds; CONFLICT while used."""
+
+    async def attempt() -> Tool:
+        tool = await _current(context, tool_id)
+        project = await context.store.projects.get(
+            context.user_id, tool.project_id, consistent=True
+        )
+        await context.store.tools.remove(tool, project)
+        return tool
+
+    tool = await settle(attempt)
+    _forget(context, tool)
+    return tool_id
+
+
+async def _current(context: Context, tool_id: str) -> Tool:
+    tool = (
+        await context.store.tools.get(context.user_id, tool_id, consistent=True)
+        if is_key(tool_id)
+        else None
+    )
+    if tool is None:
+        raise NotFound("tool", tool_id)
+    return tool
+
+
+def _forget(context: Context, tool: Tool) -> None:
+    project = (tool.user_id, tool.project_id)
+    forget(context.loaders.tool_by_id, (tool.user_id, tool.tool_id))
+    forget(context.loaders.tools_by_project, project)
+    forget(context.loaders.project_by_id, project)

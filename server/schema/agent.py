@@ -1,0 +1,144 @@
+"""Agents: the type, its query and its mutations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from server import models
+from server.errors import NotFound
+from server.models import AgentPatch, NewAgent, parse_input
+from server.resolvers import agent as resolvers
+from server.schema.builtin_tool import BuiltinTool
+from server.schema.enums import AgentType
+from server.schema.info import Info
+from server.schema.inputs import input_data
+from server.schema.model_config import ModelConfig, ModelConfigInput
+from server.schema.scalars import DateTime
+
+if TYPE_CHECKING:
+    from server.schema.project import Project
+    from server.schema.tool import Tool
+
+__all__ = ["Agent", "AgentMutation", "AgentQuery"]
+
+ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
+ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
+
+
+@strawberry.type
+class Agent:
+    id: strawberry.ID
+    project_id: strawberry.ID
+    name: str
+    description: str
+    type: AgentType
+    system_prompt: str
+    tool_names: list[str] = strawberry.field(
+        description="Names of the project's custom tools this agent uses (config.tools)."
+    )
+    builtin_tool_names: list[str] = strawberry.field(
+        description="Names of built-in tools this agent uses (config.builtin_tools)."
+    )
+    model: ModelConfig
+    config: JSON = strawberry.field(
+        description="The stored config map, exactly as the seed's Agent Config JSON Structure."
+    )
+    version: int
+    created_at: DateTime
+    updated_at: DateTime
+    record: strawberry.Private[models.Agent]
+
+    @classmethod
+    def from_model(cls, agent: models.Agent) -> Agent:
+        config = agent.config
+        return cls(
+            id=strawberry.ID(agent.agent_id),
+            project_id=strawberry.ID(agent.project_id),
+            name=agent.name,
+            description=str(config.get("description", "")),
+            type=models.AgentType(config.get("type", models.AgentType.AGENT_TOOL.value)),
+            system_prompt=str(config.get("system_prompt", "")),
+            tool_names=agent.tool_names,
+            builtin_tool_names=agent.builtin_tool_names,
+            model=ModelConfig.from_config(config),
+            config=JSON(config),
+            version=agent.version,
+            created_at=DateTime(agent.created_at),
+            updated_at=DateTime(agent.updated_at),
+            record=agent,
+        )
+
+    @strawberry.field
+    async def project(self, info: Info) -> ProjectType:
+        from server.schema.project import Project
+
+        key = (self.record.user_id, self.record.project_id)
+        project = await info.context.loaders.project_by_id.load(key)
+        if project is None:
+            raise NotFound("project", self.record.project_id)
+        return Project.from_model(project)
+
+    @strawberry.field
+    async def tools(self, info: Info) -> list[ToolType]:
+        from server.schema.tool import Tool
+
+        key = (self.record.user_id, self.record.project_id)
+        by_name = {t.name: t for t in await info.context.loaders.tools_by_project.load(key)}
+        return [Tool.from_model(by_name[n]) for n in self.record.tool_names if n in by_name]
+
+    @strawberry.field
+    async def builtin_tools(self, info: Info) -> list[BuiltinTool]:
+        names = self.record.builtin_tool_names
+        tools = await info.context.loaders.builtin_tool_by_name.load_many(names)
+        return [BuiltinTool.from_model(tool) for tool in tools if tool is not None]
+
+
+@strawberry.input
+class AgentInput:
+    name: str
+    description: str = ""
+    type: AgentType = models.AgentType.AGENT_TOOL
+    system_prompt: str
+    tool_names: list[str] = strawberry.field(default_factory=list)
+    builtin_tool_names: list[str] = strawberry.field(default_factory=list)
+    model: ModelConfigInput
+
+
+@strawberry.input
+class UpdateAgentInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    type: AgentType | None = strawberry.UNSET
+    system_prompt: str | None = strawberry.UNSET
+    tool_names: list[str] | None = strawberry.UNSET
+    builtin_tool_names: list[str] | None = strawberry.UNSET
+    model: ModelConfigInput | None = strawberry.UNSET
+    expected_version: int | None = strawberry.UNSET
+
+
+@strawberry.type
+class AgentQuery:
+    @strawberry.field
+    async def agent(self, info: Info, id: strawberry.ID) -> Agent | None:
+        agent = await resolvers.get_agent(info.context, id)
+        return Agent.from_model(agent) if agent is not None else None
+
+
+@strawberry.type
+class AgentMutation:
+    @strawberry.mutation
+    async def create_agent(self, info: Info, project_id: strawberry.ID, input: AgentInput) -> Agent:
+        new = parse_input(NewAgent, input_data(input))
+        return Agent.from_model(await resolvers.create_agent(info.context, project_id, new))
+
+    @strawberry.mutation
+    async def update_agent(self, info: Info, id: strawberry.ID, input: UpdateAgentInput) -> Agent:
+        patch = parse_input(AgentPatch, input_data(input))
+        return Agent.from_model(await resolvers.update_agent(info.context, id, patch))
+
+    @strawberry.mutation
+    async def delete_agent(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        return strawberry.ID(await resolvers.delete_agent(info.context, id))

@@ -1,0 +1,133 @@
+"""Deployments: the type, its query, mutations and the live subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from server import models
+from server.models import StatusChange, parse_input
+from server.resolvers import deployment as resolvers
+from server.schema.enums import DeploymentStatus
+from server.schema.info import Info
+from server.schema.scalars import DateTime
+
+if TYPE_CHECKING:
+    from server.schema.project import Project
+
+__all__ = ["Deployment", "DeploymentMutation", "DeploymentQuery", "DeploymentSubscription"]
+
+ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
+
+
+@strawberry.type
+class Deployment:
+    id: strawberry.ID
+    project_id: strawberry.ID
+    status: DeploymentStatus
+    error: str | None
+    created_at: DateTime
+    updated_at: DateTime
+    record: strawberry.Private[models.Deployment]
+
+    @classmethod
+    def from_model(cls, deployment: models.Deployment) -> Deployment:
+        return cls(
+            id=strawberry.ID(deployment.deployment_id),
+            project_id=strawberry.ID(deployment.project_id),
+            status=deployment.status,
+            error=deployment.error,
+            created_at=DateTime(deployment.created_at),
+            updated_at=DateTime(deployment.updated_at),
+            record=deployment,
+        )
+
+    @strawberry.field(description="null once the project has been deleted.")
+    async def project(self, info: Info) -> ProjectType | None:
+        from server.schema.project import Project
+
+        key = (self.record.user_id, self.record.project_id)
+        project = await info.context.loaders.project_by_id.load(key)
+        return Project.from_model(project) if project is not None else None
+
+    @strawberry.field(
+        description=(
+            "Snapshot of the complete system configuration at creation: project, mainConfig,"
+            " agents, tools, env (secret values redacted)."
+        )
+    )
+    async def config(self, info: Info) -> JSON:
+        return JSON((await self._full(info)).config or {})
+
+    @strawberry.field
+    async def logs(self, info: Info) -> list[str]:
+        return (await self._full(info)).logs or []
+
+    async def _full(self, info: Info) -> models.Deployment:
+        """This deployment with `config` and `logs`, read now if a listing left them out."""
+        if self.record.config is not None:
+            return self.record
+        key = (self.record.user_id, self.record.deployment_id)
+        return await info.context.loaders.deployment_by_id.load(key) or self.record
+
+
+@strawberry.type
+class DeploymentQuery:
+    @strawberry.field
+    async def deployment(self, info: Info, id: strawberry.ID) -> Deployment | None:
+        deployment = await resolvers.get_deployment(info.context, id)
+        return Deployment.from_model(deployment) if deployment is not None else None
+
+
+@strawberry.type
+class DeploymentMutation:
+    @strawberry.mutation(
+        description="Snapshots the project's complete configuration into a new PENDING deployment."
+    )
+    async def create_deployment(self, info: Info, project_id: strawberry.ID) -> Deployment:
+        return Deployment.from_model(await resolvers.create_deployment(info.context, project_id))
+
+    @strawberry.mutation(
+        description="Moves a PENDING or DEPLOYING deployment to FAILED with error 'cancelled'."
+    )
+    async def cancel_deployment(self, info: Info, id: strawberry.ID) -> Deployment:
+        return Deployment.from_model(await resolvers.cancel_deployment(info.context, id))
+
+    @strawberry.mutation(
+        description=(
+            "Admin only: moves another user's deployment along its lifecycle and appends log lines."
+        )
+    )
+    async def update_deployment_status(
+        self,
+        info: Info,
+        user_id: strawberry.ID,
+        id: strawberry.ID,
+        status: DeploymentStatus,
+        error: str | None = None,
+        append_logs: list[str] | None = None,
+    ) -> Deployment:
+        info.context.require_admin()
+        change = parse_input(
+            StatusChange, {"status": status, "error": error, "appendLogs": append_logs or []}
+        )
+        deployment = await resolvers.update_deployment_status(info.context, user_id, id, change)
+        return Deployment.from_model(deployment)
+
+
+@strawberry.type
+class DeploymentSubscription:
+    @strawberry.subscription(
+        description=(
+            "Emits the deployment now, then on every change of status or logs, and completes"
+            " after SUCCESS or FAILED."
+        )
+    )
+    async def deployment_updated(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[Deployment, None]:
+        async for deployment in resolvers.watch_deployment(info.context, id):
+            yield Deployment.from_model(deployment)

@@ -1,0 +1,145 @@
+"""The Agents table: `userId` + `agentId`; each agent's tools know it in their `usedBy` set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from server.errors import NotFound
+from server.models import Agent, Project, Tool
+from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.dynamo import Dynamo, Expression, TransactionCancelled, check, delete, put, update
+
+__all__ = ["AgentStore"]
+
+
+class AgentStore(ChildTable[Agent]):
+    sort_key = "agentId"
+    model = Agent
+
+    def __init__(
+        self,
+        dynamo: Dynamo,
+        table: str,
+        *,
+        tools_table: str,
+        builtin_table: str,
+        lists: ProjectLists,
+    ) -> None:
+        super().__init__(dynamo, table)
+        self._tools = tools_table
+        self._builtins = builtin_table
+        self._lists = lists
+
+    async def create(
+        self, agent: Agent, tools: Sequence[Tool], *, builtin_checks: Sequence[str]
+    ) -> None:
+        """Write the agent, list it in its project, and mark its tools as used by it.
+
+        `NotFound` if the project is gone; `LostRace` if a tool or built-in tool changed since
+        the caller checked them.
+        """
+        items = [
+            put(self.table, agent.to_item(), condition=Expression("attribute_not_exists(agentId)")),
+            self._lists.append(agent.user_id, agent.project_id, "agentIds", agent.agent_id),
+            *self._tool_uses(agent, tools, builtin_checks),
+        ]
+        try:
+            await self.dynamo.transact(items)
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise NotFound("project", agent.project_id) from None
+            raise LostRace from None
+
+    async def replace(
+        self,
+        old: Agent,
+        new: Agent,
+        *,
+        used: Sequence[Tool],
+        released: Sequence[Tool],
+        builtin_checks: Sequence[str],
+    ) -> None:
+        """Replace `old` by `new` if `old` is still current; move tool marks along."""
+        items = [
+            update(
+                self.table,
+                self.key(old.user_id, old.agent_id),
+                Expression(
+                    "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
+                    {"#name": "name", "#v": "version"},
+                    {
+                        ":name": new.name,
+                        ":config": new.config,
+                        ":now": new.updated_at,
+                        ":next": new.version,
+                    },
+                ),
+                condition=and_(Expression("attribute_exists(agentId)"), at_version(old.version)),
+            ),
+            *self._tool_uses(new, used, builtin_checks),
+            *self._tool_releases(old, released),
+        ]
+        await self._transact_or_race(items, old.agent_id)
+
+    async def remove(self, agent: Agent, project: Project | None, released: Sequence[Tool]) -> None:
+        items = [
+            delete(
+                self.table,
+                self.key(agent.user_id, agent.agent_id),
+                condition=and_(Expression("attribute_exists(agentId)"), at_version(agent.version)),
+            ),
+            *self._tool_releases(agent, released),
+        ]
+        if project is not None:
+            removal = self._lists.remove(project, "agentIds", project.agent_ids, agent.agent_id)
+            if removal is not None:
+                items.append(removal)
+        await self._transact_or_race(items, agent.agent_id)
+
+    async def _transact_or_race(self, items: list[dict[str, Any]], agent_id: str) -> None:
+        try:
+            await self.dynamo.transact(items)
+        except TransactionCancelled as cancelled:
+            if 0 in cancelled.failed and cancelled.failed[0] is None:
+                raise NotFound("agent", agent_id) from None
+            raise LostRace from None
+
+    def _tool_uses(
+        self, agent: Agent, tools: Sequence[Tool], builtin_names: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Mark each tool as used by the agent, if it still has its name in the agent's project;
+        and check each built-in tool is still active."""
+        uses = [
+            update(
+                self._tools,
+                {"userId": tool.user_id, "toolId": tool.tool_id},
+                Expression("ADD usedBy :agent", values={":agent": {agent.agent_id}}),
+                condition=Expression(
+                    "attribute_exists(toolId) AND #name = :name AND projectId = :project",
+                    {"#name": "name"},
+                    {":name": tool.name, ":project": agent.project_id},
+                ),
+            )
+            for tool in tools
+        ]
+        checks = [
+            check(
+                self._builtins,
+                {"toolName": name},
+                Expression("isActive = :yes", values={":yes": True}),
+            )
+            for name in builtin_names
+        ]
+        return uses + checks
+
+    def _tool_releases(self, agent: Agent, tools: Sequence[Tool]) -> list[dict[str, Any]]:
+        return [
+            update(
+                self._tools,
+                {"userId": tool.user_id, "toolId": tool.tool_id},
+                Expression("DELETE usedBy :agent", values={":agent": {agent.agent_id}}),
+                condition=Expression("attribute_exists(toolId)"),
+            )
+            for tool in tools
+        ]

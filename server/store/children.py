@@ -1,0 +1,171 @@
+"""What the tables of a project's children share: keys, reads, and the project's id lists."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from server.errors import ServiceUnavailable
+from server.models import Project
+from server.store.codec import Item
+from server.store.dynamo import Dynamo, Expression, check, update
+
+__all__ = ["ChildTable", "LostRace", "ProjectLists", "and_", "at_version", "settle"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
+
+# Filters take at most 100 operands for IN; more projects than that are filtered here instead.
+MAX_IN_OPERANDS = 100
+RACE_RETRIES = 10
+# A project that can take children: it exists and no cascade delete has begun on it.
+LIVE_PROJECT = "attribute_exists(projectId) AND attribute_not_exists(deleting)"
+
+
+class LostRace(Exception):
+    """Another writer changed what a transaction was conditioned on; read again and retry."""
+
+
+async def settle(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run `attempt` until it does not lose a race (bounded)."""
+    for _ in range(RACE_RETRIES):
+        try:
+            return await attempt()
+        except LostRace:
+            continue
+    raise ServiceUnavailable("too many concurrent changes to the same items; retry")
+
+
+class ChildTable(Generic[ModelT]):
+    """A table partitioned by `userId` whose items belong to a project (`projectId`)."""
+
+    sort_key: str
+    model: type[ModelT]
+
+    def __init__(self, dynamo: Dynamo, table: str) -> None:
+        self.dynamo = dynamo
+        self.table = table
+
+    def key(self, user_id: str, item_id: str) -> dict[str, str]:
+        return {"userId": user_id, self.sort_key: item_id}
+
+    def parse(self, item: Item) -> ModelT:
+        return self.model.model_validate(item)
+
+    async def get(self, user_id: str, item_id: str, *, consistent: bool = False) -> ModelT | None:
+        item = await self.dynamo.get_item(
+            self.table, self.key(user_id, item_id), consistent=consistent
+        )
+        return self.parse(item) if item is not None else None
+
+    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[ModelT | None]:
+        """One value per (user_id, item_id) key, in key order; None where absent."""
+        items = await self.dynamo.batch_get(self.table, [self.key(*key) for key in keys])
+        found = {(item["userId"], item[self.sort_key]): self.parse(item) for item in items}
+        return [found.get(key) for key in keys]
+
+    async def list_for_projects(
+        self,
+        user_id: str,
+        project_ids: Sequence[str],
+        *,
+        attributes: Sequence[str] | None = None,
+        consistent: bool = False,
+    ) -> list[ModelT]:
+        """The children of `project_ids`: one Query of the user's partition, to its end."""
+        wanted = set(project_ids)
+        where = _project_filter(project_ids)
+        items = self.dynamo.query(
+            self.table,
+            Expression("userId = :user", values={":user": user_id}),
+            where=where,
+            attributes=attributes,
+            consistent=consistent,
+        )
+        return [self.parse(item) async for item in items if item.get("projectId") in wanted]
+
+    async def keys_of_project(self, user_id: str, project_id: str) -> list[Item]:
+        """The keys of every item of one project, read consistently (for the cascade delete)."""
+        items = self.dynamo.query(
+            self.table,
+            Expression("userId = :user", values={":user": user_id}),
+            where=Expression("projectId = :project", values={":project": project_id}),
+            attributes=["userId", self.sort_key],
+            consistent=True,
+        )
+        return [item async for item in items]
+
+
+def _project_filter(project_ids: Sequence[str]) -> Expression:
+    if len(project_ids) > MAX_IN_OPERANDS:
+        return Expression("attribute_exists(projectId)")
+    values: dict[str, object] = {f":p{index}": pid for index, pid in enumerate(project_ids)}
+    return Expression(f"projectId IN ({', '.join(values)})", values=values)
+
+
+class ProjectLists:
+    """Transaction items that keep a project's `agentIds`, `toolIds`, ... in step with children."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def key(self, user_id: str, project_id: str) -> dict[str, str]:
+        return {"userId": user_id, "projectId": project_id}
+
+    def require_live(self, user_id: str, project_id: str) -> dict[str, Any]:
+        return check(self.table, self.key(user_id, project_id), Expression(LIVE_PROJECT))
+
+    def append(
+        self, user_id: str, project_id: str, attribute: str, child_id: str
+    ) -> dict[str, Any]:
+        """Append `child_id` to the list, if the project can take children."""
+        return update(
+            self.table,
+            self.key(user_id, project_id),
+            Expression(
+                "SET #list = list_append(if_not_exists(#list, :empty), :child)",
+                {"#list": attribute},
+                {":empty": [], ":child": [child_id]},
+            ),
+            condition=Expression(LIVE_PROJECT),
+        )
+
+    def remove(
+        self, project: Project, attribute: str, ids: list[str], child_id: str
+    ) -> dict[str, Any] | None:
+        """Remove `child_id` by its index, on condition that the index still holds it.
+
+        None when the list does not hold it. A concurrent removal shifts the indexes and fails
+        the condition: the caller reads the project again and retries.
+        """
+        if child_id not in ids:
+            return None
+        index = ids.index(child_id)
+        return update(
+            self.table,
+            self.key(project.user_id, project.project_id),
+            Expression(f"REMOVE #list[{index}]", {"#list": attribute}),
+            condition=Expression(
+                f"#list[{index}] = :child", {"#list": attribute}, {":child": child_id}
+            ),
+        )
+
+
+def at_version(version: int) -> Expression:
+    """The item is at `version`; items written without one count as version 1."""
+    text = "#v = :read OR attribute_not_exists(#v)" if version == 1 else "#v = :read"
+    return Expression(text, {"#v": "version"}, {":read": version})
+
+
+def and_(*expressions: Expression) -> Expression:
+    """Expressions joined with AND; their placeholders must not clash."""
+    names: dict[str, str] = {}
+    values: dict[str, object] = {}
+    for expression in expressions:
+        names.update(expression.names)
+        values.update(expression.values)
+    # DynamoDB refuses redundant parentheses: only disjunctions get them.
+    parts = (f"({e.text})" if " OR " in e.text else e.text for e in expressions)
+    return Expression(" AND ".join(parts), names, values)

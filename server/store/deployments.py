@@ -1,0 +1,140 @@
+"""The Deployments table: `userId` + `deploymentId` (a ULID, so newest sorts last).
+
+At most one deployment per project is PENDING or DEPLOYING: the project item's
+`activeDeploymentId` is claimed in the transaction that creates a deployment and released in
+the one that finishes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from server.errors import Conflict, NotFound
+from server.models import Deployment, Project
+from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
+
+__all__ = ["SUMMARY_ATTRIBUTES", "DeploymentStore"]
+
+# What a listing reads when the query selects neither `config` nor `logs`.
+SUMMARY_ATTRIBUTES = (
+    "userId",
+    "deploymentId",
+    "projectId",
+    "status",
+    "error",
+    "version",
+    "createdAt",
+    "updatedAt",
+)
+
+
+class DeploymentStore(ChildTable[Deployment]):
+    sort_key = "deploymentId"
+    model = Deployment
+
+    def __init__(self, dynamo: Dynamo, table: str, *, lists: ProjectLists) -> None:
+        super().__init__(dynamo, table)
+        self._lists = lists
+
+    async def create(self, deployment: Deployment) -> None:
+        """Write a PENDING deployment and claim the project's one active slot for it."""
+        claim = update(
+            self._lists.table,
+            self._lists.key(deployment.user_id, deployment.project_id),
+            Expression(
+                "SET activeDeploymentId = :id,"
+                " deploymentIds = list_append(if_not_exists(deploymentIds, :empty), :ids)",
+                values={
+                    ":id": deployment.deployment_id,
+                    ":empty": [],
+                    ":ids": [deployment.deployment_id],
+                },
+            ),
+            condition=Expression(f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId)"),
+        )
+        items = [
+            put(
+                self.table,
+                deployment.to_item(),
+                condition=Expression("attribute_not_exists(deploymentId)"),
+            ),
+            claim,
+        ]
+        try:
+            await self.dynamo.transact(items)
+        except TransactionCancelled as cancelled:
+            project = cancelled.failed.get(1)
+            if project is None or "deleting" in project:
+                raise NotFound("project", deployment.project_id) from None
+            raise Conflict(
+                f"project {deployment.project_id!r} already has an active deployment"
+                f" {project['activeDeploymentId']!r}; wait for it or cancel it"
+            ) from None
+
+    async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
+        """Write `new`'s status, error and logs if `old` is still current; a finished deployment
+        frees its project's active slot."""
+        assignments = "SET #status = :status, logs = :logs, updatedAt = :now, #v = :next"
+        values: dict[str, object] = {
+            ":status": new.status.value,
+            ":logs": new.logs or [],
+            ":now": new.updated_at,
+            ":next": new.version,
+        }
+        if new.error is not None:
+            assignments += ", #error = :error"
+            values[":error"] = new.error
+        items: list[dict[str, Any]] = [
+            update(
+                self.table,
+                self.key(old.user_id, old.deployment_id),
+                Expression(
+                    assignments,
+                    {"#status": "status", "#v": "version", "#error": "error"}
+                    if new.error is not None
+                    else {"#status": "status", "#v": "version"},
+                    values,
+                ),
+                condition=and_(
+                    Expression("attribute_exists(deploymentId)"), at_version(old.version)
+                ),
+            )
+        ]
+        if (
+            not new.status.is_active
+            and project is not None
+            and project.active_deployment_id == old.deployment_id
+        ):
+            items.append(
+                update(
+                    self._lists.table,
+                    self._lists.key(project.user_id, project.project_id),
+                    Expression("REMOVE activeDeploymentId"),
+                    condition=Expression(
+                        "activeDeploymentId = :id", values={":id": old.deployment_id}
+                    ),
+                )
+            )
+        try:
+            await self.dynamo.transact(items)
+        except TransactionCancelled as cancelled:
+            if cancelled.failed.get(0, {}) is None:
+                raise NotFound("deployment", old.deployment_id) from None
+            raise LostRace from None
+
+    async def list_for_projects(
+        self,
+        user_id: str,
+        project_ids: Sequence[str],
+        *,
+        attributes: Sequence[str] | None = None,
+        consistent: bool = False,
+    ) -> list[Deployment]:
+        """Newest first."""
+        deployments = await super().list_for_projects(
+            user_id, project_ids, attributes=attributes, consistent=consistent
+        )
+        deployments.sort(key=lambda deployment: deployment.deployment_id, reverse=True)
+        return deployments

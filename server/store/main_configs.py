@@ -1,0 +1,55 @@
+"""The Main Agent Configuration table: `userId` + `configId` = `project-{projectId}`."""
+
+from __future__ import annotations
+
+from server.errors import NotFound
+from server.models import MainConfig
+from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
+
+__all__ = ["MainConfigStore"]
+
+
+class MainConfigStore(ChildTable[MainConfig]):
+    sort_key = "configId"
+    model = MainConfig
+
+    def __init__(self, dynamo: Dynamo, table: str, *, lists: ProjectLists) -> None:
+        super().__init__(dynamo, table)
+        self._lists = lists
+
+    async def put_new(self, config: MainConfig) -> None:
+        """Create the project's main config and point the project's `mainAgentConfig` at it."""
+        await self._transact(
+            config,
+            put(
+                self.table, config.to_item(), condition=Expression("attribute_not_exists(configId)")
+            ),
+        )
+
+    async def replace(self, old: MainConfig, new: MainConfig) -> None:
+        write = update(
+            self.table,
+            self.key(old.user_id, old.config_id),
+            Expression(
+                "SET config = :config, updatedAt = :now, #v = :next",
+                {"#v": "version"},
+                {":config": new.config, ":now": new.updated_at, ":next": new.version},
+            ),
+            condition=and_(Expression("attribute_exists(configId)"), at_version(old.version)),
+        )
+        await self._transact(new, write)
+
+    async def _transact(self, config: MainConfig, write: dict[str, object]) -> None:
+        reference = update(
+            self._lists.table,
+            self._lists.key(config.user_id, config.project_id),
+            Expression("SET mainAgentConfig = :ref", values={":ref": config.config_id}),
+            condition=Expression(LIVE_PROJECT),
+        )
+        try:
+            await self.dynamo.transact([write, reference])
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise NotFound("project", config.project_id) from None
+            raise LostRace from None
