@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,6 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from server.auth import Authenticator, Identity, make_authenticator
 from server.changes import Changes
@@ -37,12 +39,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         state = request.state
-        identity: Identity | None = None
-        auth_error: Unauthenticated | None = None
-        try:
-            identity = await state.authenticator.authenticate(request.headers)
-        except Unauthenticated as error:
-            auth_error = error
+        identity, auth_error = await _authenticate(state.authenticator, request.headers)
         return Context(
             request=request,
             response=response,
@@ -53,6 +50,31 @@ class GraphQLView(GraphQL[Context, None]):
             identity=identity,
             auth_error=auth_error,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its `connection_init` payload (over its headers)."""
+        payload = {
+            str(name).lower(): value
+            for name, value in (context.connection_params or {}).items()
+            if isinstance(value, str)
+        }
+        headers = {**dict(context.request.headers), **payload}
+        identity, auth_error = await _authenticate(context.request.state.authenticator, headers)
+        if auth_error is not None:
+            raise ConnectionRejectionError(
+                {"message": auth_error.message, "extensions": {"code": auth_error.code}}
+            )
+        context.identity, context.auth_error = identity, None
+        return cast(UnsetType, UNSET)
+
+
+async def _authenticate(
+    authenticator: Authenticator, headers: Mapping[str, str]
+) -> tuple[Identity | None, Unauthenticated | None]:
+    try:
+        return await authenticator.authenticate(headers), None
+    except Unauthenticated as error:
+        return None, error
 
 
 async def healthz(request: Request) -> Response:
