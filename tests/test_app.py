@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,6 +11,7 @@ from starlette.types import ASGIApp
 
 from server.settings import Settings
 from server.store import Store, open_store
+from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,55 +34,6 @@ async def test_get_graphql_in_a_browser_serves_graphiql(app: ASGIApp) -> None:
 
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(**settings: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`python -m server serve`; on the embedded store, as `make run` starts it, by default."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("STORE", "AUTH_MODE")}
-    env.update(settings)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base, process)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=15)
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def wait_for_health(base: str, process: subprocess.Popen[str]) -> None:
-    """Poll /healthz until the server answers; bounded at 30 s."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"server exited: {process.stdout.read() if process.stdout else ''}"
-            )
-        try:
-            httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("server did not answer within 30 s")
 
 
 def test_make_run_serves_graphql_over_real_http() -> None:

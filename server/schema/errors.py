@@ -63,7 +63,14 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        self._code(self.execution_context.result)
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        # Each result of a subscription, before it is sent.
+        self._code(result)
+        yield
+
+    def _code(self, result: object) -> None:
         for error in getattr(result, "errors", None) or ():
             if error.extensions and "code" in error.extensions:
                 continue

@@ -1,0 +1,144 @@
+"""`deploymentUpdated` over a real WebSocket (graphql-transport-ws) against uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from server.settings import Settings
+from server.store import Store
+from tests.servers import serving
+
+SUBSCRIBE = """
+subscription Watch($id: ID!) { deploymentUpdated(id: $id) { id status error logs } }
+"""
+CREATE_PROJECT = 'mutation { createProject(input: {name: "Live"}) { id } }'
+CREATE_DEPLOYMENT = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
+MOVE = """
+mutation Move($user: ID!, $id: ID!, $status: DeploymentStatus!, $logs: [String!]) {
+  updateDeploymentStatus(userId: $user, id: $id, status: $status, appendLogs: $logs) { status }
+}
+"""
+WAIT = 10  # seconds for any one message: a bound, not a pause
+
+
+@pytest.fixture(scope="module")
+def base(dynamodb_endpoint: str, settings: Settings, store: Store) -> Iterator[str]:
+    """A uvicorn server on the tests' DynamoDB, so HTTP and WebSocket share its data."""
+    with serving(
+        STORE="dynamodb",
+        DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
+        TABLE_PREFIX=settings.table_prefix,
+    ) as (url, _):
+        yield url
+
+
+async def graphql(base: str, query: str, variables: dict[str, Any], **headers: str) -> Any:
+    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def new_deployment(base: str, user: str) -> str:
+    project = (await graphql(base, CREATE_PROJECT, {}, **{"X-Dev-User": user}))["createProject"]
+    created = await graphql(base, CREATE_DEPLOYMENT, {"p": project["id"]}, **{"X-Dev-User": user})
+    deployment_id: str = created["createDeployment"]["id"]
+    return deployment_id
+
+
+async def move(base: str, user: str, deployment_id: str, status: str, logs: list[str]) -> None:
+    variables = {"user": user, "id": deployment_id, "status": status, "logs": logs}
+    admin = {"X-Dev-User": "release-bot", "X-Dev-Groups": "admin"}
+    await graphql(base, MOVE, variables, **admin)
+
+
+@pytest.fixture
+async def socket(base: str) -> AsyncIterator[ClientConnection]:
+    url = base.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as websocket:
+        yield websocket
+
+
+async def init(socket: ClientConnection, user: str) -> dict[str, Any]:
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"X-Dev-User": user}}))
+    return await receive(socket)
+
+
+async def subscribe(socket: ClientConnection, deployment_id: str) -> None:
+    payload = {"query": SUBSCRIBE, "variables": {"id": deployment_id}}
+    await socket.send(json.dumps({"id": "watch", "type": "subscribe", "payload": payload}))
+
+
+async def receive(socket: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+    return message
+
+
+async def test_a_deployment_is_followed_to_completion(base: str, socket: ClientConnection) -> None:
+    user = f"watcher-{uuid.uuid4().hex[:8]}"
+    deployment_id = await new_deployment(base, user)
+    assert (await init(socket, user))["type"] == "connection_ack"
+
+    await subscribe(socket, deployment_id)
+    first = await receive(socket)
+    await move(base, user, deployment_id, "DEPLOYING", ["building agents"])
+    second = await receive(socket)
+    await move(base, user, deployment_id, "SUCCESS", ["all agents live"])
+    third = await receive(socket)
+    done = await receive(socket)
+
+    statuses = [m["payload"]["data"]["deploymentUpdated"]["status"] for m in (first, second, third)]
+    assert statuses == ["PENDING", "DEPLOYING", "SUCCESS"]
+    logs = third["payload"]["data"]["deploymentUpdated"]["logs"]
+    assert logs.index("building agents") < logs.index("all agents live")
+    assert done == {"id": "watch", "type": "complete"}
+
+
+async def test_a_cancelled_deployment_ends_the_subscription_with_failed(
+    base: str, socket: ClientConnection
+) -> None:
+    user = f"canceller-{uuid.uuid4().hex[:8]}"
+    deployment_id = await new_deployment(base, user)
+    await init(socket, user)
+    await subscribe(socket, deployment_id)
+    await receive(socket)
+
+    cancel = "mutation($id: ID!) { cancelDeployment(id: $id) { status } }"
+    await graphql(base, cancel, {"id": deployment_id}, **{"X-Dev-User": user})
+    last = await receive(socket)
+    done = await receive(socket)
+
+    assert last["payload"]["data"]["deploymentUpdated"]["status"] == "FAILED"
+    assert last["payload"]["data"]["deploymentUpdated"]["error"] == "cancelled"
+    assert done["type"] == "complete"
+
+
+async def test_another_users_deployment_is_not_found(base: str, socket: ClientConnection) -> None:
+    deployment_id = await new_deployment(base, f"owner-{uuid.uuid4().hex[:8]}")
+    await init(socket, f"snoop-{uuid.uuid4().hex[:8]}")
+
+    await subscribe(socket, deployment_id)
+    answer = await receive(socket)
+
+    assert answer["payload"]["data"] is None
+    assert [e["extensions"]["code"] for e in answer["payload"]["errors"]] == ["NOT_FOUND"]
+    assert (await receive(socket))["type"] == "complete"
+
+
+async def test_a_malformed_identity_is_refused_at_connection(socket: ClientConnection) -> None:
+    await socket.send(
+        json.dumps({"type": "connection_init", "payload": {"X-Dev-User": "not a valid id!"}})
+    )
+
+    await asyncio.wait_for(socket.wait_closed(), WAIT)
+
+    assert socket.close_code == 4403
