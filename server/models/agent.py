@@ -23,8 +23,10 @@ __all__ = [
     "SystemPrompt",
 ]
 
-# Tools an agent may use in all: each is one item of the transaction that writes the agent.
-MAX_TOOLS_PER_AGENT = 64
+# Tools an agent may list, of each kind: every one is an item of the transaction that writes
+# the agent, and an update that swaps them all (old released, new marked, built-ins checked)
+# must stay within DynamoDB's 100 items.
+MAX_TOOLS_PER_AGENT = 32
 
 SystemPrompt = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")]
