@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from server.dataloaders import forget
@@ -19,6 +19,7 @@ from server.models import (
     now_iso,
 )
 from server.models.deployment import MAX_LOG_LINES
+from server.resolvers.ordering import in_order
 from server.store import settle
 from server.store.codec import item_size
 
@@ -115,15 +116,6 @@ async def snapshot(context: Context, project: Project) -> dict[str, Any]:
             for variable in sorted(variables, key=lambda variable: variable.key)
         ],
     }
-
-
-def in_order(items: Sequence[Any], ids: Sequence[str], id_field: str) -> list[Any]:
-    """`items` in the order of `ids`; any not listed follow, oldest first."""
-    position = {item_id: index for index, item_id in enumerate(ids)}
-    return sorted(
-        items,
-        key=lambda item: (position.get(getattr(item, id_field), len(ids)), getattr(item, id_field)),
-    )
 
 
 async def cancel_deployment(context: Context, deployment_id: str) -> Deployment:

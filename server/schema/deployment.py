@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from server import models
+from server.dataloaders import Loaders
 from server.models import StatusChange, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
@@ -130,4 +131,6 @@ class DeploymentSubscription:
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[Deployment, None]:
         async for deployment in resolvers.watch_deployment(info.context, id):
+            # Each emission resolves its nested fields afresh, not from the last one's loaders.
+            info.context.loaders = Loaders.for_request(info.context.store)
             yield Deployment.from_model(deployment)

@@ -9,7 +9,7 @@ import strawberry
 from server import models
 from server.models import NewProject, ProjectPatch, parse_input
 from server.resolvers import project as resolvers
-from server.resolvers.deployment import in_order
+from server.resolvers.ordering import in_order
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
