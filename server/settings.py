@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     cognito_jwks_url: str | None = None
     admin_group: Annotated[str, Field(min_length=1)] = "admin"
     deployer: Literal["validate", "none"] = "validate"
+    # None: on with the embedded store, off otherwise.
+    debug_extensions: bool | None = None
 
     @field_validator("cognito_client_ids", mode="before")
     @classmethod
@@ -47,6 +49,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @property
+    def shows_debug_extensions(self) -> bool:
+        """Whether responses carry DynamoDB request counts in `extensions`."""
+        if self.debug_extensions is None:
+            return self.store == "embedded"
+        return self.debug_extensions
 
     @model_validator(mode="after")
     def _cognito_is_configured(self) -> Settings:

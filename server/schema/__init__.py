@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 
 from server.schema.agent import AgentMutation, AgentQuery
 from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
+from server.schema.debug import DynamoDBTally
 from server.schema.deployment import DeploymentMutation, DeploymentQuery, DeploymentSubscription
 from server.schema.env_var import EnvVarMutation
 from server.schema.errors import (
@@ -74,5 +75,6 @@ schema = Schema(
         CodedParserCache,
         ValidationCache,
         RequireIdentity,
+        DynamoDBTally,
     ],
 )

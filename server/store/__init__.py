@@ -12,6 +12,7 @@ from typing import Any
 
 from server.catalog import load_catalog
 from server.settings import Settings
+from server.store import instrument
 from server.store.agents import AgentStore
 from server.store.builtin_tools import BuiltinToolStore
 from server.store.children import LostRace, ProjectLists, settle
@@ -102,6 +103,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
             )
             logger.info("embedded DynamoDB (moto) at %s", endpoint)
         client = await stack.enter_async_context(open_client(options))
+        instrument.install(client)
         store = Store.on(client, TableNames.with_prefix(settings.table_prefix))
         if settings.store == "embedded":
             await store.create_tables()
