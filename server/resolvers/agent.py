@@ -3,6 +3,7 @@ their project's tools and to active built-in tools."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,13 @@ async def create_agent(context: Context, project_id: str, new: NewAgent) -> Agen
         raise NotFound("project", project_id)
 
     async def attempt() -> Agent:
-        tools = await project_tools(context, project_id)
+        # The project first: another user's project must be NOT_FOUND, not a tool-name error.
+        project, tools = await asyncio.gather(
+            context.store.projects.get(user_id, project_id, consistent=True),
+            project_tools(context, project_id),
+        )
+        if project is None:
+            raise NotFound("project", project_id)
         used = tools_named(tools, new.tool_names)
         await require_active_builtins(context, new.builtin_tool_names)
         now = now_iso()
