@@ -1,0 +1,696 @@
+"""Custom tools over GraphQL: create, get, update with versions, delete, their input rules,
+names unique per user, and the agents that use them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from server.store import Store
+from server.store.dynamo import Expression
+from tests.conftest import GraphQLClient
+
+TOOL_FIELDS = """
+    id projectId name description type inputSchema code config version createdAt updatedAt
+"""
+CREATE_PROJECT = """
+mutation CreateProject($name: String!) { createProject(input: {name: $name}) { id } }
+"""
+CREATE_AGENT = """
+mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
+  createAgent(projectId: $projectId, input: $input) { id name }
+}
+"""
+UPDATE_AGENT = """
+mutation UpdateAgent($id: ID!, $input: UpdateAgentInput!) {
+  updateAgent(id: $id, input: $input) { id toolNames }
+}
+"""
+DELETE_AGENT = "mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) }"
+CREATE = f"""
+mutation Create($projectId: ID!, $input: ToolInput!) {{
+  createTool(projectId: $projectId, input: $input) {{ {TOOL_FIELDS} }}
+}}
+"""
+UPDATE = f"""
+mutation Update($id: ID!, $input: UpdateToolInput!) {{
+  updateTool(id: $id, input: $input) {{ {TOOL_FIELDS} }}
+}}
+"""
+DELETE = "mutation Delete($id: ID!) { deleteTool(id: $id) }"
+GET = f"query Get($id: ID!) {{ tool(id: $id) {{ {TOOL_FIELDS} }} }}"
+NESTED = """
+query Nested($id: ID!) {
+  tool(id: $id) { project { id name } usedBy { id name toolNames } }
+}
+"""
+PROJECT = """
+query Project($id: ID!) { project(id: $id) { toolIds tools { id name } } }
+"""
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"query": {"type": "string", "description": "What to look for"}},
+    "required": ["query"],
+}
+MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
+UNKNOWN_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+MAX_SCHEMA_BYTES = 64 * 1024
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def action(name: str = "open-page", **fields: Any) -> dict[str, Any]:
+    return {"name": name, "type": "FRONTEND_ACTION", "inputSchema": SCHEMA, **fields}
+
+
+def code_tool(name: str = "run-query", **fields: Any) -> dict[str, Any]:
+    return {"name": name, "type": "CODE", "inputSchema": SCHEMA, "code": "return 1", **fields}
+
+
+def schema_of_size(size: int) -> dict[str, Any]:
+    """An object schema whose compact JSON is exactly `size` bytes."""
+    schema: dict[str, Any] = {"type": "object", "description": ""}
+    overhead = len(json.dumps(schema, separators=(",", ":")))
+    return {**schema, "description": "d" * (size - overhead)}
+
+
+async def create_project(client: GraphQLClient, name: str = "Tools home") -> str:
+    data = await client.data(CREATE_PROJECT, {"name": name})
+    project_id: str = data["createProject"]["id"]
+    return project_id
+
+
+async def create(client: GraphQLClient, project_id: str, tool: dict[str, Any]) -> dict[str, Any]:
+    data = await client.data(CREATE, {"projectId": project_id, "input": tool})
+    created: dict[str, Any] = data["createTool"]
+    return created
+
+
+async def create_agent(
+    client: GraphQLClient, project_id: str, name: str, tool_names: list[str]
+) -> str:
+    agent = {"name": name, "systemPrompt": "Use tools.", "model": MODEL, "toolNames": tool_names}
+    data = await client.data(CREATE_AGENT, {"projectId": project_id, "input": agent})
+    agent_id: str = data["createAgent"]["id"]
+    return agent_id
+
+
+async def get(client: GraphQLClient, tool_id: str) -> dict[str, Any] | None:
+    tool: dict[str, Any] | None = (await client.data(GET, {"id": tool_id}))["tool"]
+    return tool
+
+
+async def project_tools(client: GraphQLClient, project_id: str) -> dict[str, Any]:
+    project: dict[str, Any] = (await client.data(PROJECT, {"id": project_id}))["project"]
+    return project
+
+
+async def stored_items(store: Store, user_id: str) -> list[dict[str, Any]]:
+    """Every item of the user's partition of the Tools table, name reservations included."""
+    key = Expression("userId = :user", values={":user": user_id})
+    return [item async for item in store.dynamo.query(store.tables.tools, key, consistent=True)]
+
+
+async def stored_tools(store: Store, user_id: str) -> list[dict[str, Any]]:
+    """The user's stored tools, without name reservations."""
+    return [item for item in await stored_items(store, user_id) if "projectId" in item]
+
+
+async def test_a_frontend_action_tool_has_no_code_and_starts_at_version_1(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+
+    tool = await create(client, project_id, action(description="Opens a page"))
+
+    assert ULID.match(tool["id"])
+    assert tool["projectId"] == project_id
+    assert tool["name"] == "open-page"
+    assert tool["description"] == "Opens a page"
+    assert tool["type"] == "FRONTEND_ACTION"
+    assert tool["inputSchema"] == SCHEMA
+    assert tool["code"] is None
+    assert tool["version"] == 1
+    assert TIMESTAMP.match(tool["createdAt"])
+    assert tool["createdAt"] == tool["updatedAt"]
+    assert await get(client, tool["id"]) == tool
+    assert (await project_tools(client, project_id))["toolIds"] == [tool["id"]]
+
+
+async def test_a_code_tool_keeps_its_code(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+
+    tool = await create(client, project_id, code_tool(code="def run(query):\n    return query\n"))
+
+    assert tool["type"] == "CODE"
+    assert tool["code"] == "def run(query):\n    return query\n"
+    assert tool["description"] == ""
+    assert await get(client, tool["id"]) == tool
+
+
+async def test_tools_are_stored_as_the_seed_describes(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    frontend = await create(client, project_id, action(description="Opens a page"))
+    code = await create(client, project_id, code_tool(code="print('hi')"))
+
+    frontend_item = await store.dynamo.get_item(
+        store.tables.tools, {"userId": user_id, "toolId": frontend["id"]}, consistent=True
+    )
+    code_item = await store.dynamo.get_item(
+        store.tables.tools, {"userId": user_id, "toolId": code["id"]}, consistent=True
+    )
+
+    frontend_config = {
+        "name": "open-page",
+        "description": "Opens a page",
+        "type": "frontend_action",
+        "inputSchema": SCHEMA,
+    }
+    code_config = {
+        "name": "run-query",
+        "description": "",
+        "type": "code",
+        "inputSchema": SCHEMA,
+        "code": "print('hi')",
+    }
+    assert frontend_item == {
+        "userId": user_id,
+        "toolId": frontend["id"],
+        "projectId": project_id,
+        "name": "open-page",
+        "config": frontend_config,
+        "createdAt": frontend["createdAt"],
+        "updatedAt": frontend["updatedAt"],
+        "version": 1,
+    }
+    assert code_item == {
+        "userId": user_id,
+        "toolId": code["id"],
+        "projectId": project_id,
+        "name": "run-query",
+        "config": code_config,
+        "createdAt": code["createdAt"],
+        "updatedAt": code["updatedAt"],
+        "version": 1,
+    }
+    assert (frontend["config"], code["config"]) == (frontend_config, code_config)
+
+
+async def test_tool_by_id_is_null_for_unknown_and_malformed_ids(client: GraphQLClient) -> None:
+    assert await get(client, UNKNOWN_ID) is None
+    assert await get(client, "not a key / ##") is None
+    assert await get(client, "") is None
+
+
+async def test_code_rules_follow_the_tool_type_and_refusals_write_nothing(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    cases = [
+        code_tool(code=None),
+        {"name": "no-code", "type": "CODE", "inputSchema": SCHEMA},
+        code_tool(code=""),
+        code_tool(code="c" * 200_001),
+        action(code="alert(1)"),
+        action(code=""),
+    ]
+
+    for tool in cases:
+        error = await client.error(CREATE, {"projectId": project_id, "input": tool})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "code"}, tool
+
+    assert (await project_tools(client, project_id))["toolIds"] == []
+    assert await stored_items(store, user_id) == []
+    longest = await create(client, project_id, code_tool(code="c" * 200_000))
+    assert len(longest["code"]) == 200_000
+
+
+async def test_invalid_tool_names_are_bad_user_input_and_write_nothing(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    names = ["", "has space", "dotted.name", "slash/name", "n" * 65, "émoji", "tab\t", "end\n"]
+
+    for name in names:
+        error = await client.error(CREATE, {"projectId": project_id, "input": action(name)})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "name"}, name
+
+    assert await stored_items(store, user_id) == []
+    tool = await create(client, project_id, action("Az09_-" + "n" * 58))
+    assert len(tool["name"]) == 64
+
+
+async def test_invalid_input_schemas_are_bad_user_input_and_write_nothing(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    schemas: list[Any] = [
+        [{"type": "object"}],
+        "object",
+        42,
+        True,
+        {},
+        {"type": "string"},
+        {"type": ["object", "null"]},
+        {"properties": {"a": {"type": "string"}}},
+        {"type": "object", "properties": {"a": {"type": "nonsense"}}},
+        {"type": "object", "required": "query"},
+        {"type": "object", "minProperties": -1},
+        {"type": "object", "properties": []},
+        schema_of_size(MAX_SCHEMA_BYTES + 1),
+    ]
+
+    for schema in schemas:
+        tool = action(inputSchema=schema)
+        error = await client.error(CREATE, {"projectId": project_id, "input": tool})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "inputSchema"}, schema
+
+    assert await stored_items(store, user_id) == []
+    largest = await create(client, project_id, action(inputSchema=schema_of_size(MAX_SCHEMA_BYTES)))
+    assert largest["inputSchema"] == schema_of_size(MAX_SCHEMA_BYTES)
+
+
+async def test_names_are_unique_among_the_users_tools_across_projects(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    home = await create_project(client, "Home")
+    elsewhere = await create_project(client, "Elsewhere")
+    tool = await create(client, home, action("search"))
+
+    same_project = await client.error(CREATE, {"projectId": home, "input": code_tool("search")})
+    other_project = await client.error(CREATE, {"projectId": elsewhere, "input": action("search")})
+
+    for error in (same_project, other_project):
+        assert error["extensions"]["code"] == "CONFLICT"
+        assert "search" in error["message"]
+    assert (await project_tools(client, home))["toolIds"] == [tool["id"]]
+    assert (await project_tools(client, elsewhere))["toolIds"] == []
+    assert [item["toolId"] for item in await stored_tools(store, user_id)] == [tool["id"]]
+
+
+async def test_names_are_case_sensitive(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+
+    upper = await create(client, project_id, action("Search"))
+    lower = await create(client, project_id, action("search"))
+
+    assert (upper["name"], lower["name"]) == ("Search", "search")
+    assert (await project_tools(client, project_id))["tools"] == [
+        {"id": upper["id"], "name": "Search"},
+        {"id": lower["id"], "name": "search"},
+    ]
+
+
+async def test_two_users_may_each_have_a_tool_of_one_name(
+    client: GraphQLClient, app: ASGIApp
+) -> None:
+    project_id = await create_project(client)
+    mine = await create(client, project_id, action("shared-name"))
+
+    async with GraphQLClient.for_app(app, f"neighbour-{uuid.uuid4().hex[:8]}") as neighbour:
+        theirs = await create(neighbour, await create_project(neighbour), action("shared-name"))
+
+    assert mine["name"] == theirs["name"] == "shared-name"
+    assert mine["id"] != theirs["id"]
+
+
+async def test_ten_concurrent_creates_of_one_name_let_exactly_one_win(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    projects = [await create_project(client, "One"), await create_project(client, "Two")]
+
+    results = await asyncio.gather(
+        *(
+            client.execute(CREATE, {"projectId": projects[i % 2], "input": action("contested")})
+            for i in range(10)
+        )
+    )
+
+    winners = [result["data"]["createTool"] for result in results if "errors" not in result]
+    losers = [result["errors"][0]["extensions"]["code"] for result in results if "errors" in result]
+    assert len(winners) == 1
+    assert losers == ["CONFLICT"] * 9
+    listed = [await project_tools(client, project_id) for project_id in projects]
+    assert [tool for project in listed for tool in project["tools"]] == [
+        {"id": winners[0]["id"], "name": "contested"}
+    ]
+    assert [item["toolId"] for item in await stored_tools(store, user_id)] == [winners[0]["id"]]
+
+
+async def test_update_changes_given_fields_and_bumps_the_version_each_time(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, code_tool(description="Kept"))
+    schema = {"type": "object", "properties": {"limit": {"type": "integer"}}}
+
+    first = (await client.data(UPDATE, {"id": tool["id"], "input": {"code": "return 2"}}))[
+        "updateTool"
+    ]
+    second = (
+        await client.data(
+            UPDATE, {"id": tool["id"], "input": {"inputSchema": schema, "expectedVersion": 2}}
+        )
+    )["updateTool"]
+
+    assert (first["code"], first["description"], first["version"]) == ("return 2", "Kept", 2)
+    assert (second["inputSchema"], second["code"], second["version"]) == (schema, "return 2", 3)
+    assert second["createdAt"] == tool["createdAt"]
+    assert await get(client, tool["id"]) == second
+    item = await store.dynamo.get_item(
+        store.tables.tools, {"userId": user_id, "toolId": tool["id"]}, consistent=True
+    )
+    assert item is not None
+    assert item["version"] == 3
+    assert item["config"] == {
+        "name": "run-query",
+        "description": "Kept",
+        "type": "code",
+        "inputSchema": schema,
+        "code": "return 2",
+    }
+
+
+async def test_update_with_a_stale_version_conflicts_and_changes_nothing(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action())
+    winner = (await client.data(UPDATE, {"id": tool["id"], "input": {"description": "won"}}))[
+        "updateTool"
+    ]
+
+    error = await client.error(
+        UPDATE, {"id": tool["id"], "input": {"name": "renamed", "expectedVersion": 1}}
+    )
+
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert await get(client, tool["id"]) == winner
+    assert (await client.error(CREATE, {"projectId": project_id, "input": action()}))["extensions"][
+        "code"
+    ] == "CONFLICT"
+
+
+async def test_invalid_tool_updates_are_bad_user_input_and_change_nothing(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, code_tool())
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"name": "bad name"}, "name"),
+        ({"name": "n" * 65}, "name"),
+        ({"description": "d" * 4001}, "description"),
+        ({"inputSchema": {"type": "array"}}, "inputSchema"),
+        ({"inputSchema": {"type": "object", "required": 5}}, "inputSchema"),
+        ({"inputSchema": schema_of_size(MAX_SCHEMA_BYTES + 1)}, "inputSchema"),
+        ({"code": ""}, "code"),
+        ({"code": "c" * 200_001}, "code"),
+    ]
+
+    for patch, field in cases:
+        error = await client.error(UPDATE, {"id": tool["id"], "input": patch})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}, (field, patch)
+
+    assert await get(client, tool["id"]) == tool
+
+
+async def test_changing_a_code_tool_to_a_frontend_action_drops_its_code(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, code_tool())
+
+    updated = (await client.data(UPDATE, {"id": tool["id"], "input": {"type": "FRONTEND_ACTION"}}))[
+        "updateTool"
+    ]
+
+    assert (updated["type"], updated["code"], updated["version"]) == ("FRONTEND_ACTION", None, 2)
+    item = await store.dynamo.get_item(
+        store.tables.tools, {"userId": user_id, "toolId": tool["id"]}, consistent=True
+    )
+    assert item is not None
+    assert item["config"] == {
+        "name": "run-query",
+        "description": "",
+        "type": "frontend_action",
+        "inputSchema": SCHEMA,
+    }
+
+
+async def test_setting_code_on_a_frontend_action_tool_is_bad_user_input(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action())
+    code = await create(client, project_id, code_tool())
+
+    on_action = await client.error(UPDATE, {"id": tool["id"], "input": {"code": "alert(1)"}})
+    with_type = await client.error(
+        UPDATE, {"id": code["id"], "input": {"type": "FRONTEND_ACTION", "code": "alert(1)"}}
+    )
+
+    for error in (on_action, with_type):
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "code"}
+    assert await get(client, tool["id"]) == tool
+    assert await get(client, code["id"]) == code
+
+
+async def test_changing_a_frontend_action_to_code_requires_code(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action())
+
+    refused = await client.error(UPDATE, {"id": tool["id"], "input": {"type": "CODE"}})
+    accepted = await client.data(
+        UPDATE, {"id": tool["id"], "input": {"type": "CODE", "code": "return 3"}}
+    )
+
+    assert refused["extensions"] == {"code": "BAD_USER_INPUT", "field": "code"}
+    assert accepted["updateTool"]["type"] == "CODE"
+    assert accepted["updateTool"]["code"] == "return 3"
+    assert accepted["updateTool"]["version"] == 2
+
+
+async def test_renaming_a_tool_frees_its_old_name(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action("old-name"))
+
+    renamed = (await client.data(UPDATE, {"id": tool["id"], "input": {"name": "new-name"}}))[
+        "updateTool"
+    ]
+    successor = await create(client, project_id, code_tool("old-name"))
+    taken = await client.error(CREATE, {"projectId": project_id, "input": action("new-name")})
+
+    assert (renamed["name"], renamed["config"]["name"], renamed["version"]) == (
+        "new-name",
+        "new-name",
+        2,
+    )
+    assert successor["name"] == "old-name"
+    assert taken["extensions"]["code"] == "CONFLICT"
+
+
+async def test_renaming_to_a_taken_name_conflicts_and_changes_nothing(
+    client: GraphQLClient,
+) -> None:
+    home = await create_project(client, "Home")
+    elsewhere = await create_project(client, "Elsewhere")
+    tool = await create(client, home, action("mine"))
+    await create(client, elsewhere, action("taken"))
+
+    error = await client.error(UPDATE, {"id": tool["id"], "input": {"name": "taken"}})
+
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert await get(client, tool["id"]) == tool
+    freed = await client.error(CREATE, {"projectId": home, "input": action("mine")})
+    assert freed["extensions"]["code"] == "CONFLICT"
+
+
+async def test_renaming_a_used_tool_conflicts_naming_the_agents(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action("lookup"))
+    await create_agent(client, project_id, "Support Bot", ["lookup"])
+    await create_agent(client, project_id, "Sales Bot", ["lookup"])
+
+    error = await client.error(UPDATE, {"id": tool["id"], "input": {"name": "lookup-v2"}})
+
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert "Support Bot" in error["message"]
+    assert "Sales Bot" in error["message"]
+    assert await get(client, tool["id"]) == tool
+    assert (await create(client, project_id, action("lookup-v2")))["name"] == "lookup-v2"
+
+
+async def test_deleting_a_used_tool_conflicts_naming_the_agents(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action("lookup"))
+    await create_agent(client, project_id, "Support Bot", ["lookup"])
+
+    error = await client.error(DELETE, {"id": tool["id"]})
+
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert "Support Bot" in error["message"]
+    assert await get(client, tool["id"]) == tool
+    assert (await project_tools(client, project_id))["toolIds"] == [tool["id"]]
+
+
+async def test_a_used_tool_can_still_change_everything_but_its_name(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action("lookup"))
+    await create_agent(client, project_id, "Support Bot", ["lookup"])
+
+    data = await client.data(
+        UPDATE,
+        {
+            "id": tool["id"],
+            "input": {
+                "name": "lookup",
+                "description": "Looks up",
+                "type": "CODE",
+                "code": "return 4",
+            },
+        },
+    )
+
+    assert data["updateTool"]["name"] == "lookup"
+    assert data["updateTool"]["description"] == "Looks up"
+    assert data["updateTool"]["version"] == 2
+
+
+async def test_a_tool_no_agent_uses_any_more_can_be_renamed_and_deleted(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    renamed_tool = await create(client, project_id, action("first"))
+    deleted_tool = await create(client, project_id, action("second"))
+    dropping = await create_agent(client, project_id, "Dropping", ["first", "second"])
+    deleted = await create_agent(client, project_id, "Deleted", ["second"])
+
+    await client.data(UPDATE_AGENT, {"id": dropping, "input": {"toolNames": []}})
+    await client.data(DELETE_AGENT, {"id": deleted})
+    renamed = await client.data(UPDATE, {"id": renamed_tool["id"], "input": {"name": "first-v2"}})
+    removed = await client.data(DELETE, {"id": deleted_tool["id"]})
+
+    assert renamed["updateTool"]["name"] == "first-v2"
+    assert removed["deleteTool"] == deleted_tool["id"]
+    assert (await project_tools(client, project_id))["toolIds"] == [renamed_tool["id"]]
+
+
+async def test_used_by_lists_the_agents_that_use_the_tool(client: GraphQLClient) -> None:
+    project_id = await create_project(client, "Used")
+    tool = await create(client, project_id, action("lookup"))
+    await create(client, project_id, action("other"))
+    first = await create_agent(client, project_id, "First", ["lookup"])
+    second = await create_agent(client, project_id, "Second", ["other", "lookup"])
+    await create_agent(client, project_id, "Bystander", ["other"])
+
+    nested = (await client.data(NESTED, {"id": tool["id"]}))["tool"]
+
+    assert nested["project"] == {"id": project_id, "name": "Used"}
+    assert sorted(nested["usedBy"], key=lambda agent: agent["name"]) == [
+        {"id": first, "name": "First", "toolNames": ["lookup"]},
+        {"id": second, "name": "Second", "toolNames": ["other", "lookup"]},
+    ]
+    await client.data(UPDATE_AGENT, {"id": first, "input": {"toolNames": []}})
+    after = (await client.data(NESTED, {"id": tool["id"]}))["tool"]
+    assert [agent["id"] for agent in after["usedBy"]] == [second]
+
+
+async def test_project_tools_follow_tool_ids_and_never_show_name_reservations(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    tools = [await create(client, project_id, action(f"tool-{i}")) for i in range(4)]
+    reservations = [item for item in await stored_items(store, user_id) if "projectId" not in item]
+
+    project = await project_tools(client, project_id)
+
+    assert project["toolIds"] == [tool["id"] for tool in tools]
+    assert project["tools"] == [{"id": tool["id"], "name": tool["name"]} for tool in tools]
+    assert len(reservations) == 4
+    for reservation in reservations:
+        assert await get(client, reservation["toolId"]) is None
+        for document, variables in (
+            (UPDATE, {"id": reservation["toolId"], "input": {"description": "x"}}),
+            (DELETE, {"id": reservation["toolId"]}),
+        ):
+            error = await client.error(document, variables)
+            assert error["extensions"]["code"] == "NOT_FOUND", reservation
+
+
+async def test_delete_removes_the_tool_from_tool_ids_and_frees_its_name(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    tools = [await create(client, project_id, action(f"tool-{i}")) for i in range(3)]
+
+    data = await client.data(DELETE, {"id": tools[1]["id"]})
+    again = await client.error(DELETE, {"id": tools[1]["id"]})
+    successor = await create(client, project_id, action("tool-1"))
+
+    assert data["deleteTool"] == tools[1]["id"]
+    assert again["extensions"]["code"] == "NOT_FOUND"
+    assert await get(client, tools[1]["id"]) is None
+    remaining = [tools[0]["id"], tools[2]["id"], successor["id"]]
+    project = await project_tools(client, project_id)
+    assert project["toolIds"] == remaining
+    assert [tool["id"] for tool in project["tools"]] == remaining
+    assert sorted(item["toolId"] for item in await stored_tools(store, user_id)) == sorted(
+        remaining
+    )
+
+
+async def test_updating_or_deleting_an_unknown_tool_is_not_found(client: GraphQLClient) -> None:
+    for document, variables in (
+        (UPDATE, {"id": UNKNOWN_ID, "input": {"description": "x"}}),
+        (UPDATE, {"id": UNKNOWN_ID, "input": {}}),
+        (UPDATE, {"id": "not a key / ##", "input": {"description": "x"}}),
+        (DELETE, {"id": UNKNOWN_ID}),
+        (DELETE, {"id": ""}),
+    ):
+        error = await client.error(document, variables)
+        assert error["extensions"]["code"] == "NOT_FOUND", (document, variables)
+
+
+async def test_creating_a_tool_in_an_unknown_project_is_not_found_and_writes_nothing(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    for project_id in (UNKNOWN_ID, "not a key / ##"):
+        error = await client.error(CREATE, {"projectId": project_id, "input": action("lost")})
+        assert error["extensions"]["code"] == "NOT_FOUND", project_id
+
+    assert await stored_items(store, user_id) == []
+
+
+async def test_another_users_tool_is_invisible_and_unchangeable(
+    client: GraphQLClient, app: ASGIApp
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, code_tool("private"))
+
+    async with GraphQLClient.for_app(app, f"intruder-{uuid.uuid4().hex[:8]}") as intruder:
+        seen = await intruder.data(GET, {"id": tool["id"]})
+        update = await intruder.error(UPDATE, {"id": tool["id"], "input": {"code": "pwned"}})
+        delete = await intruder.error(DELETE, {"id": tool["id"]})
+        planted = await intruder.error(
+            CREATE, {"projectId": project_id, "input": action("planted")}
+        )
+        own_project = await create_project(intruder, "Intruder's")
+        same_name = await create(intruder, own_project, action("planted"))
+
+    assert seen["tool"] is None
+    assert update["extensions"]["code"] == "NOT_FOUND"
+    assert delete["extensions"]["code"] == "NOT_FOUND"
+    assert planted["extensions"]["code"] == "NOT_FOUND"
+    assert same_name["name"] == "planted"
+    assert await get(client, tool["id"]) == tool
+    assert (await project_tools(client, project_id))["toolIds"] == [tool["id"]]
