@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from server.dataloaders import forget
-from server.errors import BadUserInput, Conflict, NotFound
+from server.errors import BadUserInput, NotFound
 from server.models import Agent, AgentPatch, NewAgent, Tool, is_key, new_id, now_iso
+from server.resolvers.revision import revised
 from server.store import settle
 
 if TYPE_CHECKING:
@@ -61,16 +62,12 @@ async def create_agent(context: Context, project_id: str, new: NewAgent) -> Agen
 async def update_agent(context: Context, agent_id: str, patch: AgentPatch) -> Agent:
     async def attempt() -> Agent:
         old = await _current(context, agent_id)
-        if patch.expected_version is not None and patch.expected_version != old.version:
-            raise Conflict.stale_version("agent", agent_id, old.version, patch.expected_version)
-        config = patch.apply(old.config)
-        new = old.model_copy(
-            update={
-                "name": config["name"],
-                "config": config,
-                "version": old.version + 1,
-                "updated_at": now_iso(),
-            }
+        new = revised(
+            old,
+            patch.apply(old.config),
+            version=old.version,
+            expected=patch.expected_version,
+            names=f"agent {agent_id!r}",
         )
         tools = await project_tools(context, old.project_id)
         added = [name for name in new.tool_names if name not in old.tool_names]

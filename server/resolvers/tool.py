@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from server.dataloaders import forget
-from server.errors import Conflict, NotFound
+from server.errors import NotFound
 from server.models import NewTool, Tool, ToolPatch, is_key, new_id, now_iso
+from server.resolvers.revision import revised
 from server.store import settle
 
 if TYPE_CHECKING:
@@ -43,16 +44,12 @@ async def create_tool(context: Context, project_id: str, new: NewTool) -> Tool:
 async def update_tool(context: Context, tool_id: str, patch: ToolPatch) -> Tool:
     async def attempt() -> Tool:
         old = await _current(context, tool_id)
-        if patch.expected_version is not None and patch.expected_version != old.version:
-            raise Conflict.stale_version("tool", tool_id, old.version, patch.expected_version)
-        config = patch.apply(old.config)
-        new = old.model_copy(
-            update={
-                "name": config["name"],
-                "config": config,
-                "version": old.version + 1,
-                "updated_at": now_iso(),
-            }
+        new = revised(
+            old,
+            patch.apply(old.config),
+            version=old.version,
+            expected=patch.expected_version,
+            names=f"tool {tool_id!r}",
         )
         await context.store.tools.replace(old, new)
         return new

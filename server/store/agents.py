@@ -62,21 +62,7 @@ class AgentStore(ChildTable[Agent]):
     ) -> None:
         """Replace `old` by `new` if `old` is still current; move tool marks along."""
         items = [
-            update(
-                self.table,
-                self.key(old.user_id, old.agent_id),
-                Expression(
-                    "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
-                    {"#name": "name", "#v": "version"},
-                    {
-                        ":name": new.name,
-                        ":config": new.config,
-                        ":now": new.updated_at,
-                        ":next": new.version,
-                    },
-                ),
-                condition=and_(Expression("attribute_exists(agentId)"), at_version(old.version)),
-            ),
+            self.revise(old.user_id, old.agent_id, old.version, new),
             *self._tool_uses(new, used, builtin_checks),
             *self._tool_releases(old, released),
         ]

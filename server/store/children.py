@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -22,6 +22,19 @@ MAX_IN_OPERANDS = 100
 RACE_RETRIES = 10
 # A project that can take children: it exists and no cascade delete has begun on it.
 LIVE_PROJECT = "attribute_exists(projectId) AND attribute_not_exists(deleting)"
+
+
+class Named(Protocol):
+    """An item with a name and a config map, versioned (agents and tools)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def updated_at(self) -> str: ...
 
 
 class LostRace(Exception):
@@ -85,6 +98,34 @@ class ChildTable(Generic[ModelT]):
             consistent=consistent,
         )
         return [self.parse(item) async for item in items if item.get("projectId") in wanted]
+
+    def revise(
+        self,
+        user_id: str,
+        item_id: str,
+        old_version: int,
+        new: Named,
+        *,
+        unless: Expression | None = None,
+    ) -> dict[str, Any]:
+        """An Update writing `new`'s name and config, if the item is still at `old_version`
+        (and `unless` holds)."""
+        conditions = [Expression(f"attribute_exists({self.sort_key})"), at_version(old_version)]
+        return update(
+            self.table,
+            self.key(user_id, item_id),
+            Expression(
+                "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
+                {"#name": "name", "#v": "version"},
+                {
+                    ":name": new.name,
+                    ":config": new.config,
+                    ":now": new.updated_at,
+                    ":next": new.version,
+                },
+            ),
+            condition=and_(*conditions, *([unless] if unless is not None else [])),
+        )
 
     async def keys_of_project(self, user_id: str, project_id: str) -> list[Item]:
         """The keys of every item of one project, read consistently (for the cascade delete)."""

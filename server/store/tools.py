@@ -15,7 +15,7 @@ from server.errors import Conflict, NotFound
 from server.models import Project, Tool, name_reservation_id
 from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
+from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put
 
 __all__ = ["ToolStore"]
 
@@ -49,22 +49,9 @@ class ToolStore(ChildTable[Tool]):
     async def replace(self, old: Tool, new: Tool) -> None:
         """Replace `old` by `new` if `old` is still current; a rename needs it unused."""
         renamed = new.name != old.name
-        condition = and_(Expression("attribute_exists(toolId)"), at_version(old.version))
         items = [
-            update(
-                self.table,
-                self.key(old.user_id, old.tool_id),
-                Expression(
-                    "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
-                    {"#name": "name", "#v": "version"},
-                    {
-                        ":name": new.name,
-                        ":config": new.config,
-                        ":now": new.updated_at,
-                        ":next": new.version,
-                    },
-                ),
-                condition=and_(condition, NOT_IN_USE) if renamed else condition,
+            self.revise(
+                old.user_id, old.tool_id, old.version, new, unless=NOT_IN_USE if renamed else None
             )
         ]
         if renamed:
