@@ -16,6 +16,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from server.auth import Authenticator, Identity, make_authenticator
+from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
@@ -32,6 +33,7 @@ class State(TypedDict):
     store: Store
     authenticator: Authenticator
     changes: Changes
+    catalog: BuiltinCatalog
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -45,8 +47,11 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             settings=state.settings,
             store=state.store,
-            loaders=Loaders.for_request(state.store),
+            loaders=Loaders.for_request(
+                state.store, state.catalog, naive=state.settings.bench_naive_loaders
+            ),
             changes=state.changes,
+            catalog=state.catalog,
             identity=identity,
             auth_error=auth_error,
         )
@@ -93,6 +98,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "store": store,
                 "authenticator": authenticator,
                 "changes": Changes(),
+                "catalog": BuiltinCatalog(
+                    store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
+                ),
             }
 
     graphql = GraphQLView(schema, graphql_ide="graphiql")

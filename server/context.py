@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from server.auth import Identity
+from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.dataloaders import Loaders
 from server.errors import Forbidden, Unauthenticated
@@ -26,6 +27,7 @@ class Context:
     store: Store
     loaders: Loaders
     changes: Changes
+    catalog: BuiltinCatalog
     identity: Identity | None
     # Why there is no identity, for the error the operation gets instead of running.
     auth_error: Unauthenticated | None = None

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     deployer: Literal["validate", "none"] = "validate"
     # None: on with the embedded store, off otherwise.
     debug_extensions: bool | None = None
+    builtin_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    # For the benchmark only: every loader loads one key per request, with no look-ahead.
+    bench_naive_loaders: bool = False
 
     @field_validator("cognito_client_ids", mode="before")
     @classmethod

@@ -38,6 +38,8 @@ def settings(dynamodb_endpoint: str) -> Settings:
         store="dynamodb",
         dynamodb_endpoint_url=dynamodb_endpoint,
         table_prefix=f"test-{uuid.uuid4().hex[:8]}-",
+        # Tests write the catalog table directly; the cache has tests of its own.
+        builtin_cache_seconds=0,
     )
 
 

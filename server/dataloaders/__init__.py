@@ -2,18 +2,19 @@
 
 Children of projects are keyed `(user_id, project_id)` and loaded with one Query of the
 user's partition per batch; items by id are keyed `(user_id, item_id)` and loaded with one
-BatchGetItem per batch.
+BatchGetItem per batch; built-in tools come from the process-wide catalog cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from server.builtin_catalog import BuiltinCatalog
 from server.dataloaders.children import grouped_by_project
 from server.models import Agent, BuiltinTool, Deployment, EnvVar, MainConfig, Project, Tool
 from server.store import ProjectKey, Store
@@ -22,6 +23,8 @@ from server.store.deployments import SUMMARY_ATTRIBUTES
 __all__ = ["ItemKey", "Loaders", "ProjectKey", "forget"]
 
 ItemKey = tuple[str, str]  # (user_id, item_id)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,36 +42,33 @@ class Loaders:
     builtin_tool_by_name: DataLoader[str, BuiltinTool | None]
 
     @classmethod
-    def for_request(cls, store: Store) -> Loaders:
+    def for_request(cls, store: Store, catalog: BuiltinCatalog, *, naive: bool = False) -> Loaders:
+        """The loaders of one request; `naive` (for the benchmark) loads key by key, uncached."""
+
+        def loader(load: Callable[[list[K]], Awaitable[Sequence[V]]]) -> DataLoader[K, V]:
+            if naive:
+                return DataLoader(load_fn=load, max_batch_size=1, cache=False)
+            return DataLoader(load_fn=load)
+
         async def deployment_summaries(
-            user_id: str, project_ids: Sequence[str]
+            user_id: str, project_ids: Sequence[str] | None
         ) -> list[Deployment]:
             return await store.deployments.list_for_projects(
                 user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
             )
 
         return cls(
-            project_by_id=DataLoader(load_fn=store.projects.get_many),
-            agents_by_project=DataLoader(
-                load_fn=grouped_by_project(store.agents.list_for_projects, _project_of)
-            ),
-            tools_by_project=DataLoader(
-                load_fn=grouped_by_project(store.tools.list_for_projects, _project_of)
-            ),
-            env_vars_by_project=DataLoader(
-                load_fn=grouped_by_project(store.env_vars.list_for_projects, _project_of)
-            ),
-            main_config_by_id=DataLoader(load_fn=store.main_configs.get_many),
-            deployment_summaries_by_project=DataLoader(
-                load_fn=grouped_by_project(deployment_summaries, _project_of)
-            ),
-            deployments_by_project=DataLoader(
-                load_fn=grouped_by_project(store.deployments.list_for_projects, _project_of)
-            ),
-            agent_by_id=DataLoader(load_fn=store.agents.get_many),
-            tool_by_id=DataLoader(load_fn=store.tools.get_many),
-            deployment_by_id=DataLoader(load_fn=store.deployments.get_many),
-            builtin_tool_by_name=DataLoader(load_fn=store.builtin_tools.get_many),
+            project_by_id=loader(store.projects.get_many),
+            agents_by_project=loader(grouped_by_project(store.agents.list_for_projects)),
+            tools_by_project=loader(grouped_by_project(store.tools.list_for_projects)),
+            env_vars_by_project=loader(grouped_by_project(store.env_vars.list_for_projects)),
+            main_config_by_id=loader(store.main_configs.get_many),
+            deployment_summaries_by_project=loader(grouped_by_project(deployment_summaries)),
+            deployments_by_project=loader(grouped_by_project(store.deployments.list_for_projects)),
+            agent_by_id=loader(store.agents.get_many),
+            tool_by_id=loader(store.tools.get_many),
+            deployment_by_id=loader(store.deployments.get_many),
+            builtin_tool_by_name=loader(catalog.get_many),
         )
 
 
@@ -77,7 +77,3 @@ def forget(loader: DataLoader[Any, Any], *keys: Any) -> None:
     for key in keys:
         with suppress(KeyError):
             loader.clear(key)
-
-
-def _project_of(item: Agent | Tool | EnvVar | Deployment) -> str:
-    return item.project_id

@@ -1,26 +1,30 @@
-"""Batch functions shared by the loaders of a project's children and of items by id."""
+"""The batch function of the loaders of a project's children."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 __all__ = ["grouped_by_project"]
 
-T = TypeVar("T")
 
-Key = tuple[str, str]  # (user_id, project_id) or (user_id, item_id)
+class Child(Protocol):
+    @property
+    def project_id(self) -> str: ...
+
+
+ChildT = TypeVar("ChildT", bound=Child)
+Key = tuple[str, str]  # (user_id, project_id)
 
 
 def grouped_by_project(
-    list_for_projects: Callable[[str, Sequence[str]], Awaitable[Sequence[T]]],
-    project_of: Callable[[T], str],
-) -> Callable[[list[Key]], Awaitable[list[list[T]]]]:
+    list_for_projects: Callable[[str, Sequence[str] | None], Awaitable[Sequence[ChildT]]],
+) -> Callable[[list[Key]], Awaitable[list[list[ChildT]]]]:
     """A batch function: one Query per user partition, its items grouped by project."""
 
-    async def load(keys: list[Key]) -> list[list[T]]:
+    async def load(keys: list[Key]) -> list[list[ChildT]]:
         projects_by_user: dict[str, list[str]] = defaultdict(list)
         for user_id, project_id in keys:
             projects_by_user[user_id].append(project_id)
@@ -28,10 +32,16 @@ def grouped_by_project(
         results = await asyncio.gather(
             *(list_for_projects(user, projects_by_user[user]) for user in users)
         )
-        grouped: dict[Key, list[T]] = defaultdict(list)
-        for user, items in zip(users, results, strict=True):
-            for item in items:
-                grouped[(user, project_of(item))].append(item)
-        return [grouped.get(key, []) for key in keys]
+        return [group.get(key, []) for group in [group_by_project(users, results)] for key in keys]
 
     return load
+
+
+def group_by_project(
+    users: Sequence[str], results: Sequence[Sequence[ChildT]]
+) -> dict[Key, list[ChildT]]:
+    grouped: dict[Key, list[ChildT]] = defaultdict(list)
+    for user, items in zip(users, results, strict=True):
+        for item in items:
+            grouped[(user, item.project_id)].append(item)
+    return grouped

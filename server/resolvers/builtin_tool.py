@@ -22,10 +22,10 @@ __all__ = [
 async def list_builtin_tools(
     context: Context, *, category: str | None, include_inactive: bool
 ) -> list[BuiltinTool]:
-    """List the catalog (Scan), active tools only unless `include_inactive`."""
+    """List the catalog (a Scan, cached process-wide), active tools only unless asked."""
     return [
         tool
-        for tool in await context.store.builtin_tools.list_all()
+        for tool in await context.catalog.all()
         if (include_inactive or tool.is_active) and category in (None, tool.category)
     ]
 
@@ -42,6 +42,7 @@ async def upsert_builtin_tool(context: Context, spec: BuiltinToolSpec) -> Builti
     context.require_admin()
     tool = spec.to_record()
     await context.store.builtin_tools.put(tool)
+    context.catalog.invalidate()
     forget(context.loaders.builtin_tool_by_name, tool.tool_name)
     return tool
 
@@ -52,5 +53,6 @@ async def set_builtin_tool_active(context: Context, name: str, is_active: bool) 
     if not name or len(name) > 64:
         raise NotFound("built-in tool", name)
     tool = await context.store.builtin_tools.set_active(name, is_active)
+    context.catalog.invalidate()
     forget(context.loaders.builtin_tool_by_name, name)
     return tool

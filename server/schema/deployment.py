@@ -132,5 +132,8 @@ class DeploymentSubscription:
     ) -> AsyncGenerator[Deployment, None]:
         async for deployment in resolvers.watch_deployment(info.context, id):
             # Each emission resolves its nested fields afresh, not from the last one's loaders.
-            info.context.loaders = Loaders.for_request(info.context.store)
+            context = info.context
+            context.loaders = Loaders.for_request(
+                context.store, context.catalog, naive=context.settings.bench_naive_loaders
+            )
             yield Deployment.from_model(deployment)

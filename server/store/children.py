@@ -82,22 +82,26 @@ class ChildTable(Generic[ModelT]):
     async def list_for_projects(
         self,
         user_id: str,
-        project_ids: Sequence[str],
+        project_ids: Sequence[str] | None,
         *,
         attributes: Sequence[str] | None = None,
         consistent: bool = False,
     ) -> list[ModelT]:
-        """The children of `project_ids`: one Query of the user's partition, to its end."""
-        wanted = set(project_ids)
-        where = _project_filter(project_ids)
+        """The children of `project_ids` (None: of every project): one Query of the user's
+        partition, to its end."""
+        wanted = set(project_ids) if project_ids is not None else None
         items = self.dynamo.query(
             self.table,
             Expression("userId = :user", values={":user": user_id}),
-            where=where,
+            where=_project_filter(project_ids),
             attributes=attributes,
             consistent=consistent,
         )
-        return [self.parse(item) async for item in items if item.get("projectId") in wanted]
+        return [
+            self.parse(item)
+            async for item in items
+            if wanted is None or item.get("projectId") in wanted
+        ]
 
     def revise(
         self,
@@ -139,8 +143,8 @@ class ChildTable(Generic[ModelT]):
         return [item async for item in items]
 
 
-def _project_filter(project_ids: Sequence[str]) -> Expression:
-    if len(project_ids) > MAX_IN_OPERANDS:
+def _project_filter(project_ids: Sequence[str] | None) -> Expression:
+    if project_ids is None or len(project_ids) > MAX_IN_OPERANDS:
         return Expression("attribute_exists(projectId)")
     values: dict[str, object] = {f":p{index}": pid for index, pid in enumerate(project_ids)}
     return Expression(f"projectId IN ({', '.join(values)})", values=values)

@@ -127,7 +127,7 @@ class DeploymentStore(ChildTable[Deployment]):
     async def list_for_projects(
         self,
         user_id: str,
-        project_ids: Sequence[str],
+        project_ids: Sequence[str] | None,
         *,
         attributes: Sequence[str] | None = None,
         consistent: bool = False,
