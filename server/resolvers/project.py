@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from server.dataloaders.prefetch import Children, prefetch
 from server.errors import Conflict, NotFound
 from server.models import NewProject, Project, ProjectPatch, is_key, new_id, now_iso
 from server.store import cascade
@@ -14,19 +15,35 @@ if TYPE_CHECKING:
 __all__ = ["create_project", "delete_project", "get_project", "list_projects", "update_project"]
 
 
-async def list_projects(context: Context) -> list[Project]:
-    """List the user's projects (Query by userId), oldest first."""
-    projects = await context.store.projects.list_for_user(context.user_id)
+async def list_projects(context: Context, children: Children | None = None) -> list[Project]:
+    """List the user's projects (Query by userId), oldest first; with the `children` the
+    query will read loaded in the same round."""
+    projects = await prefetch(
+        context,
+        context.store.projects.list_for_user(context.user_id),
+        None,
+        children or Children(),
+        lambda projects: [project.project_id for project in projects],
+    )
     for project in projects:
         context.loaders.project_by_id.prime((project.user_id, project.project_id), project)
     return projects
 
 
-async def get_project(context: Context, project_id: str) -> Project | None:
-    """Get one project by userId + projectId; None if the caller has no such project."""
+async def get_project(
+    context: Context, project_id: str, children: Children | None = None
+) -> Project | None:
+    """Get one project by userId + projectId (None if the caller has none), with the
+    `children` the query will read loaded in the same round."""
     if not is_key(project_id):
         return None
-    return await context.loaders.project_by_id.load((context.user_id, project_id))
+    return await prefetch(
+        context,
+        context.loaders.project_by_id.load((context.user_id, project_id)),
+        [project_id],
+        children or Children(),
+        lambda project: [project_id] if project is not None else [],
+    )
 
 
 async def create_project(context: Context, new: NewProject) -> Project:

@@ -14,7 +14,7 @@ from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.scalars import DateTime
-from server.schema.selection import selects
+from server.schema.selection import children_wanted, selects
 
 if TYPE_CHECKING:
     from server.schema.agent import Agent
@@ -148,14 +148,14 @@ class UpdateProjectInput:
 class ProjectQuery:
     @strawberry.field(description="The caller's projects, oldest first.")
     async def projects(self, info: Info) -> list[Project]:
-        projects = await resolvers.list_projects(info.context)
+        projects = await resolvers.list_projects(info.context, children_wanted(info))
         return [Project.from_model(project) for project in projects]
 
     @strawberry.field(
         description="null when the project does not exist or belongs to someone else."
     )
     async def project(self, info: Info, id: strawberry.ID) -> Project | None:
-        project = await resolvers.get_project(info.context, id)
+        project = await resolvers.get_project(info.context, id, children_wanted(info))
         return Project.from_model(project) if project is not None else None
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from server.dataloaders.prefetch import Children
 from server.schema.info import Info
 
-__all__ = ["selects"]
+__all__ = ["children_wanted", "selects"]
 
 
 def selects(info: Info, *names: str) -> bool:
@@ -27,3 +28,33 @@ def _names_in(selections: Iterable[Any], wanted: set[str]) -> bool:
         ):
             return True
     return False
+
+
+def children_wanted(info: Info) -> Children:
+    """Which children of the projects below the current field the query reads."""
+    paths = _paths(info.selected_fields[0].selections) if info.selected_fields else set()
+    deployment_fields = {"deployments", "latestDeployment"}
+    details = {f"{field}.{detail}" for field in deployment_fields for detail in ("config", "logs")}
+    return Children(
+        agents=bool(paths & {"agents", "tools.usedBy"}),
+        tools=bool(paths & {"tools", "agents.tools"}),
+        main_configs="mainConfig" in paths,
+        env_vars="envVars" in paths,
+        deployments=bool(paths & deployment_fields),
+        deployment_details=bool(paths & details),
+        builtin_tools="agents.builtinTools" in paths,
+    )
+
+
+def _paths(selections: Iterable[Any], prefix: str = "", depth: int = 2) -> set[str]:
+    """Dotted names of the fields selected, `depth` levels down, through fragments."""
+    found: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            path = f"{prefix}{selection.name}"
+            found.add(path)
+            if depth > 1:
+                found |= _paths(selection.selections, f"{path}.", depth - 1)
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            found |= _paths(selection.selections, prefix, depth)
+    return found

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
 from server.store import Store
-from server.store.dynamo import ConditionFailed, Expression
+from server.store.dynamo import ConditionFailed, Dynamo, Expression
 
 BIG = "x" * 100_000  # ~100 KB per item: a query page stops at 1 MB
 
@@ -83,3 +84,38 @@ async def test_a_failed_condition_on_a_missing_item_reports_none(store: Store) -
         )
 
     assert failure.value.item is None
+
+
+class HoldsBackKeys:
+    """The real client, except that its first BatchGetItem leaves half its keys unprocessed,
+    as DynamoDB does under load or past 16 MB."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+        self.batch_calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    async def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        self.batch_calls += 1
+        if self.batch_calls > 1:
+            return await self._client.batch_get_item(RequestItems=RequestItems)  # type: ignore[attr-defined,no-any-return]
+        ((table, request),) = RequestItems.items()
+        keys = request["Keys"]
+        half = {table: {**request, "Keys": keys[: len(keys) // 2]}}
+        response: dict[str, Any] = await self._client.batch_get_item(RequestItems=half)  # type: ignore[attr-defined]
+        response["UnprocessedKeys"] = {table: {**request, "Keys": keys[len(keys) // 2 :]}}
+        return response
+
+
+async def test_unprocessed_keys_are_asked_for_again(store: Store) -> None:
+    user = f"unprocessed-{uuid.uuid4().hex}"
+    keys = [{"userId": user, "toolId": f"t{i}"} for i in range(10)]
+    await store.dynamo.batch_write(store.tables.tools, puts=keys)
+    client = HoldsBackKeys(store.client)
+
+    found = await Dynamo(client).batch_get(store.tables.tools, keys)
+
+    assert client.batch_calls == 2
+    assert sorted(item["toolId"] for item in found) == sorted(key["toolId"] for key in keys)
