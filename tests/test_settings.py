@@ -18,6 +18,8 @@ VARIABLES = [
     "COGNITO_JWKS_URL",
     "ADMIN_GROUP",
     "DEPLOYER",
+    "DEBUG_EXTENSIONS",
+    "BUILTIN_CACHE_SECONDS",
 ]
 
 
@@ -89,3 +91,29 @@ def test_a_bad_value_is_one_line_naming_the_variable(
     message = str(error.value)
     assert named in message
     assert "\n" not in message
+
+
+def test_debug_extensions_default_to_on_only_with_the_embedded_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    embedded = load_settings()
+    monkeypatch.setenv("STORE", "dynamodb")
+    real = load_settings()
+    monkeypatch.setenv("DEBUG_EXTENSIONS", "true")
+    asked = load_settings()
+
+    assert embedded.shows_debug_extensions
+    assert not real.shows_debug_extensions
+    assert asked.shows_debug_extensions
+
+
+def test_the_builtin_cache_lasts_30_seconds_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = load_settings()
+    monkeypatch.setenv("BUILTIN_CACHE_SECONDS", "0")
+    off = load_settings()
+    monkeypatch.setenv("BUILTIN_CACHE_SECONDS", "-1")
+
+    with pytest.raises(SettingsError, match="BUILTIN_CACHE_SECONDS"):
+        load_settings()
+    assert default.builtin_cache_seconds == 30
+    assert off.builtin_cache_seconds == 0

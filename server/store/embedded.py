@@ -42,6 +42,10 @@ class EmbeddedDynamoDB:
         self.endpoint_url = f"http://127.0.0.1:{int(line)}"
         return self.endpoint_url
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is None:

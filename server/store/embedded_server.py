@@ -2,7 +2,8 @@
 
 Run as `python -m server.store.embedded_server`: binds a free loopback port, prints it on the
 first line of stdout, serves until its stdin closes (so it never outlives its parent, even
-one that was killed) or it gets SIGTERM.
+one that was killed) or it gets SIGTERM. `EMBEDDED_DYNAMODB_LATENCY_MS` (benchmarks only)
+delays every request by that much, as a network would.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
@@ -42,8 +44,11 @@ def serialized(app: Any) -> Any:
     served by threads, so keep-alive clients do not wait on each other's idle sockets.
     """
     lock = threading.Lock()
+    latency = float(os.environ.get("EMBEDDED_DYNAMODB_LATENCY_MS", "0")) / 1000
 
     def handle(environ: Any, start_response: Any) -> Any:
+        if latency:
+            time.sleep(latency)  # a network's round trip, for the benchmark; outside the lock
         with lock:
             return list(app(environ, start_response))
 

@@ -1,0 +1,554 @@
+"""The Dashboard and project(id) queries, in three modes, against a DynamoDB with latency.
+
+Usage: python bench/dashboard.py [--latency-ms 5] [--projects 1,10,50] [--ops 40]
+                                 [--write BENCHMARKS.md]
+
+Modes, all in one run on one embedded DynamoDB (a moto server whose every request waits
+`--latency-ms` first, as a network would):
+- server: `python -m server serve` as shipped (loaders, look-ahead, catalog cache);
+- naive:  the same server with BENCH_NAIVE_LOADERS=true (every field loads its own rows);
+- raw:    this process making the requests the server makes with aioboto3, shaping the
+          answer and `json.dumps`-ing it: what the work costs without GraphQL.
+Server CPU is the API process's own CPU time (from /proc), so moto's work in its own process
+is left out; the raw baseline's CPU is this process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from server.models import (  # noqa: E402
+    Agent,
+    Deployment,
+    DeploymentStatus,
+    EnvVar,
+    MainConfig,
+    Project,
+    Tool,
+    main_config_id,
+    new_id,
+    now_iso,
+)
+from server.settings import Settings  # noqa: E402
+from server.store import Store, open_store  # noqa: E402
+from server.store.deployments import SUMMARY_ATTRIBUTES  # noqa: E402
+from server.store.dynamo import Expression  # noqa: E402
+from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
+from server.store.instrument import track  # noqa: E402
+from tests.servers import free_port, wait_for_health  # noqa: E402
+
+DASHBOARD = """
+query Dashboard {
+  viewer { userId }
+  projects {
+    id name description updatedAt
+    agents { id name model { modelId } tools { id name } builtinTools { name category } }
+    tools { id name type }
+    mainConfig { name model { modelId } }
+    envVars { key value secret }
+    deployments(limit: 5) { id status createdAt }
+    latestDeployment { id status }
+  }
+}
+"""
+PROJECT = """
+query Project($id: ID!) {
+  project(id: $id) {
+    id name description updatedAt
+    agents { id name model { modelId } tools { id name } builtinTools { name category } }
+    tools { id name type }
+    mainConfig { name model { modelId } }
+    envVars { key value secret }
+    deployments(limit: 5) { id status createdAt }
+    latestDeployment { id status }
+  }
+}
+"""
+PREFIX = "bench-"
+
+
+# -- seeding ---------------------------------------------------------------------------------
+
+
+async def seed(store: Store, user: str, projects: int) -> list[str]:
+    """`projects` projects of 5 agents, 5 tools, a main config, 5 env vars, 10 deployments."""
+    now = now_iso()
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    project_ids = []
+    for _ in range(projects):
+        pid = new_id()
+        project_ids.append(pid)
+        tools = [
+            Tool(
+                user_id=user,
+                tool_id=new_id(),
+                project_id=pid,
+                name=f"tool_{pid[-6:]}_{t}",
+                config={
+                    "name": f"tool_{pid[-6:]}_{t}",
+                    "description": "A tool",
+                    "type": "code",
+                    "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}},
+                    "code": "def handler(q):\n    return q\n" * 5,
+                },
+                created_at=now,
+                updated_at=now,
+            )
+            for t in range(5)
+        ]
+        agents = [
+            Agent(
+                user_id=user,
+                agent_id=new_id(),
+                project_id=pid,
+                name=f"Agent {a}",
+                config={
+                    "name": f"Agent {a}",
+                    "description": "An agent",
+                    "type": "agent_tool",
+                    "system_prompt": "You help. " * 40,
+                    "tools": [tool.name for tool in tools[:3]],
+                    "builtin_tools": ["web-search", "calculator"],
+                    "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
+                },
+                created_at=now,
+                updated_at=now,
+            )
+            for a in range(5)
+        ]
+        variables = [
+            EnvVar(
+                user_id=user,
+                env_id=f"project-{pid}-KEY_{e}",
+                project_id=pid,
+                key=f"KEY_{e}",
+                value="value" * 4,
+                secret=e == 0,
+                created_at=now,
+                updated_at=now,
+            )
+            for e in range(5)
+        ]
+        deployments = [
+            Deployment(
+                user_id=user,
+                deployment_id=new_id(),
+                project_id=pid,
+                status=DeploymentStatus.SUCCESS,
+                config={"agents": ["snapshot"] * 50},
+                logs=[f"{now} step {n}" for n in range(20)],
+                created_at=now,
+                updated_at=now,
+            )
+            for _ in range(10)
+        ]
+        main = MainConfig(
+            user_id=user,
+            config_id=main_config_id(pid),
+            project_id=pid,
+            config={
+                "name": "Main",
+                "description": "",
+                "system_prompt": "Route.",
+                "model": {"region": "us-east-1", "model_id": "m"},
+            },
+            created_at=now,
+            updated_at=now,
+        )
+        project = Project(
+            user_id=user,
+            project_id=pid,
+            name=f"Project {pid[-4:]}",
+            description="Benchmarked",
+            agent_ids=[a.agent_id for a in agents],
+            tool_ids=[t.tool_id for t in tools],
+            env_ids=[v.env_id for v in variables],
+            deployment_ids=[d.deployment_id for d in deployments],
+            main_agent_config=main.config_id,
+            created_at=now,
+            updated_at=now,
+        )
+        rows[store.tables.projects].append(project.to_item())
+        rows[store.tables.agents] += [a.to_item() for a in agents]
+        rows[store.tables.tools] += [t.to_item() for t in tools]
+        rows[store.tables.environment] += [v.to_item() for v in variables]
+        rows[store.tables.deployments] += [d.to_item() for d in deployments]
+        rows[store.tables.main_config].append(main.to_item())
+    for table, items in rows.items():
+        for start in range(0, len(items), 25):
+            await store.dynamo.batch_write(table, puts=items[start : start + 25])
+    return project_ids
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    mode: str
+    query: str
+    projects: int
+    concurrency: int
+    ops: int
+    requests: float
+    rounds: float
+    p50_ms: float
+    p95_ms: float
+    ops_per_s: float
+    cpu_ms: float
+    moto_cpu_ms: float
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    run_once: Callable[[], Awaitable[tuple[int, int]]],
+    *,
+    ops: int,
+    concurrency: int,
+    cpu: Callable[[], float],
+    moto_cpu: Callable[[], float],
+) -> tuple[list[float], list[tuple[int, int]], float, float, float]:
+    """Latencies (s), (requests, rounds) per op, wall seconds, and the CPU seconds of the
+    measured process and of moto, for `ops` runs."""
+    latencies: list[float] = []
+    counts: list[tuple[int, int]] = []
+    queue = iter(range(ops))
+
+    async def worker() -> None:
+        for _ in queue:
+            started = time.perf_counter()
+            counts.append(await run_once())
+            latencies.append(time.perf_counter() - started)
+
+    cpu_before, moto_before, wall_before = cpu(), moto_cpu(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - wall_before
+    return latencies, counts, wall, cpu() - cpu_before, moto_cpu() - moto_before
+
+
+def summarize(mode: str, query: str, projects: int, concurrency: int, sample: Any) -> Result:
+    latencies, counts, wall, cpu, moto_cpu = sample
+    ordered = sorted(latencies)
+    return Result(
+        mode=mode,
+        query=query,
+        projects=projects,
+        concurrency=concurrency,
+        ops=len(latencies),
+        requests=statistics.mean(c[0] for c in counts),
+        rounds=statistics.mean(c[1] for c in counts),
+        p50_ms=1000 * statistics.median(ordered),
+        p95_ms=1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        ops_per_s=len(latencies) / wall,
+        cpu_ms=1000 * cpu / len(latencies),
+        moto_cpu_ms=1000 * moto_cpu / len(latencies),
+    )
+
+
+@contextmanager
+def api_server(endpoint: str, *, naive: bool) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "STORE": "dynamodb",
+        "DYNAMODB_ENDPOINT_URL": endpoint,
+        "TABLE_PREFIX": PREFIX,
+        "DEBUG_EXTENSIONS": "true",
+        "BENCH_NAIVE_LOADERS": "true" if naive else "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "--log-level", "warning", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_health(base, process)  # type: ignore[arg-type]
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def graphql_runner(
+    http: httpx.AsyncClient, query: str, variables: Callable[[], dict[str, Any]], user: str
+) -> Callable[[], Awaitable[tuple[int, int]]]:
+    async def run() -> tuple[int, int]:
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables()},
+            headers={"X-Dev-User": user},
+        )
+        body = response.json()
+        if "errors" in body:
+            raise RuntimeError(body["errors"])
+        tally = body["extensions"]["dynamodb"]
+        return tally["requests"], tally["rounds"]
+
+    return run
+
+
+def raw_runner(
+    store: Store, user: str, project_id: str | None, catalog: dict[str, Any]
+) -> Callable[[], Awaitable[tuple[int, int]]]:
+    """The server's requests for the query, straight from aioboto3, shaped and dumped."""
+    dynamo, tables = store.dynamo, store.tables
+    by_user = Expression("userId = :u", values={":u": user})
+    where = (
+        Expression("projectId = :p", values={":p": project_id})
+        if project_id
+        else Expression("attribute_exists(projectId)")
+    )
+
+    async def rows(table: str, attributes: Any = None) -> list[dict[str, Any]]:
+        return [i async for i in dynamo.query(table, by_user, where=where, attributes=attributes)]
+
+    async def run() -> tuple[int, int]:
+        with track() as tally:
+            projects_read = (
+                dynamo.get_item(tables.projects, {"userId": user, "projectId": project_id})
+                if project_id
+                else rows_all(tables.projects)
+            )
+            projects, agents, tools, mains, variables, deployments = await asyncio.gather(
+                projects_read,
+                rows(tables.agents),
+                rows(tables.tools),
+                rows(tables.main_config),
+                rows(tables.environment),
+                rows(tables.deployments, SUMMARY_ATTRIBUTES),
+            )
+        projects = [projects] if isinstance(projects, dict) else projects
+        grouped: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        for kind, items in (
+            ("agents", agents),
+            ("tools", tools),
+            ("env", variables),
+            ("deployments", deployments),
+            ("main", mains),
+        ):
+            for item in items:
+                grouped[item["projectId"]][kind].append(item)
+        answer = []
+        for project in projects:
+            children = grouped[project["projectId"]]
+            tools_by_name = {t["name"]: t for t in children["tools"]}
+            recent = sorted(children["deployments"], key=lambda d: d["deploymentId"], reverse=True)
+            main = children["main"][0]["config"] if children["main"] else None
+            answer.append(
+                {
+                    "id": project["projectId"],
+                    "name": project["name"],
+                    "description": project["description"],
+                    "updatedAt": project["updatedAt"],
+                    "agents": [
+                        {
+                            "id": a["agentId"],
+                            "name": a["name"],
+                            "model": {"modelId": a["config"]["model"]["model_id"]},
+                            "tools": [
+                                {"id": tools_by_name[n]["toolId"], "name": n}
+                                for n in a["config"]["tools"]
+                                if n in tools_by_name
+                            ],
+                            "builtinTools": [
+                                {"name": n, "category": catalog[n]["category"]}
+                                for n in a["config"]["builtin_tools"]
+                                if n in catalog
+                            ],
+                        }
+                        for a in children["agents"]
+                    ],
+                    "tools": [
+                        {"id": t["toolId"], "name": t["name"], "type": t["config"]["type"].upper()}
+                        for t in children["tools"]
+                    ],
+                    "mainConfig": main
+                    and {"name": main["name"], "model": {"modelId": main["model"]["model_id"]}},
+                    "envVars": [
+                        {
+                            "key": v["key"],
+                            "value": None if v.get("secret") else v["value"],
+                            "secret": bool(v.get("secret")),
+                        }
+                        for v in children["env"]
+                    ],
+                    "deployments": [
+                        {
+                            "id": d["deploymentId"],
+                            "status": d["status"].upper(),
+                            "createdAt": d["createdAt"],
+                        }
+                        for d in recent[:5]
+                    ],
+                    "latestDeployment": recent
+                    and {"id": recent[0]["deploymentId"], "status": recent[0]["status"].upper()},
+                }
+            )
+        json.dumps({"data": {"viewer": {"userId": user}, "projects": answer}})
+        return tally.requests, tally.rounds
+
+    async def rows_all(table: str) -> list[dict[str, Any]]:
+        return [i async for i in dynamo.query(table, by_user)]
+
+    return run
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace) -> list[Result]:
+    os.environ["EMBEDDED_DYNAMODB_LATENCY_MS"] = str(args.latency_ms)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    results: list[Result] = []
+    embedded = EmbeddedDynamoDB()
+    with embedded as endpoint:
+        assert embedded.pid is not None
+        moto_cpu = lambda: process_cpu_seconds(embedded.pid)  # noqa: E731
+        settings = Settings(store="dynamodb", dynamodb_endpoint_url=endpoint, table_prefix=PREFIX)
+        async with open_store(settings) as store:
+            await store.create_tables()
+            await store.seed_builtin_tools()
+            catalog = {t.tool_name: t.model_dump() for t in await store.builtin_tools.list_all()}
+            users = {p: f"bench-{p}-projects" for p in args.projects}
+            first_project = {p: (await seed(store, users[p], p))[0] for p in args.projects}
+            for mode in ("server", "naive"):
+                with api_server(endpoint, naive=mode == "naive") as (base, pid):
+                    async with httpx.AsyncClient(
+                        base_url=base, timeout=120, limits=httpx.Limits(max_connections=32)
+                    ) as http:
+                        for p in args.projects:
+                            for name, query, variables in (
+                                ("Dashboard", DASHBOARD, lambda: {}),
+                                ("project(id)", PROJECT, lambda p=p: {"id": first_project[p]}),
+                            ):
+                                run = graphql_runner(http, query, variables, users[p])
+                                await run()  # warm-up: caches, connections
+                                for concurrency in (1, 16):
+                                    # Naive mode at 50 projects takes about a minute an
+                                    # operation (moto scans the partition per request).
+                                    slow = mode == "naive" and p >= 50
+                                    ops = max(2 if slow else args.ops, concurrency)
+                                    sample = await measure(
+                                        run,
+                                        ops=ops,
+                                        concurrency=concurrency,
+                                        cpu=lambda pid=pid: process_cpu_seconds(pid),
+                                        moto_cpu=moto_cpu,
+                                    )
+                                    results.append(summarize(mode, name, p, concurrency, sample))
+                                    print(format_row(results[-1]), flush=True)  # noqa: T201
+            for p in args.projects:
+                for name, project_id in (("Dashboard", None), ("project(id)", first_project[p])):
+                    run = raw_runner(store, users[p], project_id, catalog)
+                    await run()
+                    for concurrency in (1, 16):
+                        sample = await measure(
+                            run,
+                            ops=max(args.ops, concurrency),
+                            concurrency=concurrency,
+                            cpu=time.process_time,
+                            moto_cpu=moto_cpu,
+                        )
+                        results.append(summarize("raw", name, p, concurrency, sample))
+                        print(format_row(results[-1]), flush=True)  # noqa: T201
+    return results
+
+
+HEADER = (
+    "| mode | query | P | conc. | DynamoDB req/op | rounds/op | p50 ms | p95 ms | ops/s "
+    "| server CPU ms/op | moto CPU ms/op |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+def format_row(r: Result) -> str:
+    return (
+        f"| {r.mode} | {r.query} | {r.projects} | {r.concurrency} | {r.requests:.1f} "
+        f"| {r.rounds:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.ops_per_s:.1f} | {r.cpu_ms:.2f} "
+        f"| {r.moto_cpu_ms:.1f} |"
+    )
+
+
+def report(results: list[Result], args: argparse.Namespace) -> str:
+    def find(mode: str, query: str, p: int, c: int) -> Result | None:
+        return next(
+            (
+                r
+                for r in results
+                if (r.mode, r.query, r.projects, r.concurrency) == (mode, query, p, c)
+            ),
+            None,
+        )
+
+    lines = [HEADER, *(format_row(r) for r in results), ""]
+    largest, middle = max(args.projects), sorted(args.projects)[len(args.projects) // 2]
+    server, naive = find("server", "Dashboard", largest, 1), find("naive", "Dashboard", largest, 1)
+    if server and naive:
+        lines.append(
+            f"- Dashboard latency at P={largest}, concurrency 1: naive/server = "
+            f"{naive.p50_ms / server.p50_ms:.1f}x (p50)."
+        )
+    server, raw = find("server", "Dashboard", middle, 1), find("raw", "Dashboard", middle, 1)
+    if server and raw:
+        lines.append(
+            f"- Server CPU per Dashboard at P={middle}: {server.cpu_ms:.2f} ms vs raw "
+            f"{raw.cpu_ms:.2f} ms = {server.cpu_ms / raw.cpu_ms:.1f}x."
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--projects", default="1,10,50")
+    parser.add_argument("--ops", type=int, default=40)
+    parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
+    args = parser.parse_args()
+    args.projects = [int(p) for p in args.projects.split(",")]
+    results = asyncio.run(bench(args))
+    text = report(results, args)
+    print(text)  # noqa: T201
+    if args.write:
+        command = "python bench/dashboard.py " + " ".join(sys.argv[1:])
+        machine = (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        section = (
+            f"\n## Dashboard and project(id), {time.strftime('%Y-%m-%d')}\n\n"
+            f"Command: `{command}` ({machine}); {args.latency_ms} ms added to every DynamoDB "
+            f"request.\n\n{text}\n"
+        )
+        with args.write.open("a") as out:
+            out.write(section)
+
+
+if __name__ == "__main__":
+    main()
