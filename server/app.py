@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TypedDict, cast
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,6 +22,7 @@ from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
 from server.errors import Unauthenticated
+from server.limits import BodyLimit
 from server.schema import schema
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLView(schema, graphql_ide="graphiql")
     return Starlette(
+        middleware=[Middleware(BodyLimit)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -6,7 +6,8 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import AddValidationRules, ValidationCache
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -32,6 +33,11 @@ from server.schema.viewer import ViewerQuery
 __all__ = ["schema"]
 
 logger = logging.getLogger("server.errors")
+
+MAX_QUERY_DEPTH = 10
+# strawberry's QueryDepthLimiter makes a new rule class per instance, which would defeat
+# ValidationCache (keyed by the rules): one class, made once.
+DepthLimit = create_validator(MAX_QUERY_DEPTH, None, None)
 
 Query = merge_types(
     "Query",
@@ -74,6 +80,7 @@ schema = Schema(
         MaskUnexpectedErrors,
         CodedParserCache,
         ValidationCache,
+        lambda: AddValidationRules([DepthLimit]),
         RequireIdentity,
         DynamoDBTally,
     ],
