@@ -154,8 +154,8 @@ async def seed(store: Store, user: str, projects: int) -> list[str]:
                 deployment_id=new_id(),
                 project_id=pid,
                 status=DeploymentStatus.SUCCESS,
-                config={"agents": ["snapshot"] * 50},
-                logs=[f"{now} step {n}" for n in range(20)],
+                config={"project": {"id": pid}},
+                logs=[f"{now} step {n}" for n in range(3)],
                 created_at=now,
                 updated_at=now,
             )

@@ -14,6 +14,8 @@ from typing import Any
 import aioboto3
 from botocore.config import Config
 
+from server.store.wire import use_wire_parser
+
 __all__ = ["ClientOptions", "open_client"]
 
 MAX_POOL_CONNECTIONS = 64
@@ -29,6 +31,8 @@ class ClientOptions:
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
     max_attempts: int = 4
+    # Parse successful responses as plain JSON (see `server.store.wire`).
+    wire_parser: bool = True
 
 
 @asynccontextmanager
@@ -51,4 +55,6 @@ async def open_client(options: ClientOptions) -> AsyncIterator[Any]:
     async with session.client(
         "dynamodb", endpoint_url=options.endpoint_url, config=config
     ) as client:
+        if options.wire_parser:
+            use_wire_parser(client)
         yield client
