@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        await authenticator.start()
         async with open_store(settings) as store:
             yield {
                 "settings": settings,

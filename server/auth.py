@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
+from server.cognito import CognitoAuthenticator
 from server.errors import Unauthenticated
-from server.settings import Settings, SettingsError
+from server.identity import Identity
+from server.settings import Settings
 
-__all__ = ["Authenticator", "DevAuthenticator", "Identity", "make_authenticator"]
+__all__ = [
+    "Authenticator",
+    "CognitoAuthenticator",
+    "DevAuthenticator",
+    "Identity",
+    "make_authenticator",
+]
 
 DEV_USER_PATTERN = re.compile(r"^[A-Za-z0-9@._+:-]{1,128}$")
 DEFAULT_DEV_USER = "dev-user"
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    user_id: str
-    groups: frozenset[str]
-    is_admin: bool
-
-
 class Authenticator(Protocol):
+    async def start(self) -> None:
+        """Get ready to serve (called once, in the app's lifespan)."""
+        ...
+
     async def authenticate(self, headers: Mapping[str, str]) -> Identity:
         """The caller's identity from request headers; `Unauthenticated` if there is none."""
         ...
@@ -34,6 +38,9 @@ class DevAuthenticator:
 
     def __init__(self, admin_group: str) -> None:
         self._admin_group = admin_group
+
+    async def start(self) -> None:
+        return None
 
     async def authenticate(self, headers: Mapping[str, str]) -> Identity:
         user_id = headers.get("x-dev-user", DEFAULT_DEV_USER).strip()
@@ -48,4 +55,4 @@ class DevAuthenticator:
 def make_authenticator(settings: Settings) -> Authenticator:
     if settings.auth_mode == "dev":
         return DevAuthenticator(settings.admin_group)
-    raise SettingsError("AUTH_MODE=cognito is not available in this version yet; use AUTH_MODE=dev")
+    return CognitoAuthenticator.from_settings(settings)
