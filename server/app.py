@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from server.auth import Authenticator, Identity, make_authenticator
@@ -21,9 +25,10 @@ from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
-from server.errors import Unauthenticated
-from server.limits import BodyLimit
-from server.schema import schema
+from server.errors import ServiceUnavailable, Unauthenticated
+from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
+from server.schema import build_schema
+from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
 
@@ -39,6 +44,21 @@ class State(TypedDict):
 
 
 class GraphQLView(GraphQL[Context, None]):
+    operation_timeout = 10.0
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        """An HTTP operation, within the time budget (subscriptions go by another path)."""
+        try:
+            async with asyncio.timeout(self.operation_timeout):
+                return await super().execute_operation(*args, **kwargs)
+        except TimeoutError:
+            error = ServiceUnavailable(
+                f"the operation took longer than {self.operation_timeout:g} s; retry"
+            )
+            graphql_error = GraphQLError(error.message, original_error=error)
+            graphql_error.extensions = extensions_for(graphql_error, validation_failed=False)
+            return ExecutionResult(data=None, errors=[graphql_error])
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -106,9 +126,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ),
             }
 
-    graphql = GraphQLView(schema, graphql_ide="graphiql")
+    graphql = GraphQLView(build_schema(settings), graphql_ide="graphiql")
+    graphql.operation_timeout = settings.operation_timeout_seconds
     return Starlette(
-        middleware=[Middleware(BodyLimit)],
+        middleware=[
+            Middleware(BodyLimit),
+            Middleware(SecurityHeaders, html_csp=graphiql_csp(graphql.graphql_ide_html)),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Dev-User", "X-Dev-Groups"],
+                max_age=600,
+            ),
+        ],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -36,10 +36,15 @@ class Settings(BaseSettings):
     # None: on with the embedded store, off otherwise.
     debug_extensions: bool | None = None
     builtin_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    # None: on in dev mode, off in cognito mode.
+    introspection: bool | None = None
+    # None: any origin in dev mode, none in cognito mode.
+    cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
+    operation_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
 
-    @field_validator("cognito_client_ids", mode="before")
+    @field_validator("cognito_client_ids", "cors_origins", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -52,6 +57,19 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @property
+    def allows_introspection(self) -> bool:
+        if self.introspection is None:
+            return self.auth_mode == "dev"
+        return self.introspection
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Origins whose browsers may call the API (CORS); `*` is any."""
+        if self.cors_origins is None:
+            return ("*",) if self.auth_mode == "dev" else ()
+        return self.cors_origins
 
     @property
     def shows_debug_extensions(self) -> bool:

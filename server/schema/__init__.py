@@ -6,7 +6,10 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ValidationCache
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -29,15 +32,19 @@ from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
 from server.schema.tool import ToolMutation, ToolQuery
 from server.schema.viewer import ViewerQuery
+from server.settings import Settings
 
-__all__ = ["schema"]
+__all__ = ["build_schema", "schema"]
 
 logger = logging.getLogger("server.errors")
 
 MAX_QUERY_DEPTH = 10
-# strawberry's QueryDepthLimiter makes a new rule class per instance, which would defeat
-# ValidationCache (keyed by the rules): one class, made once.
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+# strawberry's QueryDepthLimiter and MaxAliasesLimiter make a new rule class per instance,
+# which would defeat ValidationCache (keyed by the rules): one class each, made once.
 DepthLimit = create_validator(MAX_QUERY_DEPTH, None, None)
+AliasLimit = create_alias_validator(MAX_ALIASES)
 
 Query = merge_types(
     "Query",
@@ -68,20 +75,38 @@ class Schema(strawberry.Schema):
                 logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
 
 
-schema = Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    config=StrawberryConfig(scalar_map=SCALARS),
-    # Order matters: hooks exit in reverse, so ErrorCodes sees errors after masking, and
-    # RequireIdentity replaces what ValidationCache found.
-    extensions=[
-        ErrorCodes,
-        MaskUnexpectedErrors,
-        CodedParserCache,
-        ValidationCache,
-        lambda: AddValidationRules([DepthLimit]),
-        RequireIdentity,
-        DynamoDBTally,
-    ],
-)
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema with the limits `settings` ask for (introspection, field suggestions)."""
+    settings = settings or Settings()
+    validation_rules: list[type[ASTValidationRule]] = [DepthLimit, AliasLimit]
+    validation_rules.append(
+        MaxIntrospectionDepthRule
+        if settings.allows_introspection
+        else NoSchemaIntrospectionCustomRule
+    )
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(
+            scalar_map=SCALARS,
+            # Suggestions ("Did you mean ...?") reveal the schema where introspection is off.
+            disable_field_suggestions=not settings.allows_introspection,
+        ),
+        # Order matters: hooks exit in reverse, so ErrorCodes sees errors after masking, and
+        # RequireIdentity replaces what ValidationCache found.
+        extensions=[
+            ErrorCodes,
+            MaskUnexpectedErrors,
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            CodedParserCache,
+            lambda: AddValidationRules(validation_rules),
+            ValidationCache,
+            RequireIdentity,
+            DynamoDBTally,
+        ],
+    )
+
+
+# The SDL does not depend on the settings: this is the schema `export-schema` prints.
+schema = build_schema()
