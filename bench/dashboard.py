@@ -278,6 +278,9 @@ def api_server(endpoint: str, *, naive: bool) -> Iterator[tuple[str, int]]:
         "TABLE_PREFIX": PREFIX,
         "DEBUG_EXTENSIONS": "true",
         "BENCH_NAIVE_LOADERS": "true" if naive else "false",
+        # moto serves one request at a time: at 16 concurrent operations the queue is long.
+        "DYNAMODB_READ_TIMEOUT": "300",
+        "OPERATION_TIMEOUT_SECONDS": "300",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "--log-level", "warning", "serve", "--port", str(port)],
@@ -432,7 +435,12 @@ async def bench(args: argparse.Namespace) -> list[Result]:
     with embedded as endpoint:
         assert embedded.pid is not None
         moto_cpu = lambda: process_cpu_seconds(embedded.pid)  # noqa: E731
-        settings = Settings(store="dynamodb", dynamodb_endpoint_url=endpoint, table_prefix=PREFIX)
+        settings = Settings(
+            store="dynamodb",
+            dynamodb_endpoint_url=endpoint,
+            table_prefix=PREFIX,
+            dynamodb_read_timeout=300,
+        )
         async with open_store(settings) as store:
             await store.create_tables()
             await store.seed_builtin_tools()

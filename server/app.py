@@ -126,7 +126,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ),
             }
 
-    graphql = GraphQLView(build_schema(settings), graphql_ide="graphiql")
+    graphql = GraphQLView(
+        build_schema(introspection=settings.allows_introspection), graphql_ide="graphiql"
+    )
     graphql.operation_timeout = settings.operation_timeout_seconds
     return Starlette(
         middleware=[

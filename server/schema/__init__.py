@@ -32,7 +32,6 @@ from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
 from server.schema.tool import ToolMutation, ToolQuery
 from server.schema.viewer import ViewerQuery
-from server.settings import Settings
 
 __all__ = ["build_schema", "schema"]
 
@@ -75,14 +74,11 @@ class Schema(strawberry.Schema):
                 logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
 
 
-def build_schema(settings: Settings | None = None) -> Schema:
-    """The schema with the limits `settings` ask for (introspection, field suggestions)."""
-    settings = settings or Settings()
+def build_schema(*, introspection: bool = True) -> Schema:
+    """The schema, with introspection (and field suggestions) allowed or not."""
     validation_rules: list[type[ASTValidationRule]] = [DepthLimit, AliasLimit]
     validation_rules.append(
-        MaxIntrospectionDepthRule
-        if settings.allows_introspection
-        else NoSchemaIntrospectionCustomRule
+        MaxIntrospectionDepthRule if introspection else NoSchemaIntrospectionCustomRule
     )
     return Schema(
         query=Query,
@@ -91,7 +87,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         config=StrawberryConfig(
             scalar_map=SCALARS,
             # Suggestions ("Did you mean ...?") reveal the schema where introspection is off.
-            disable_field_suggestions=not settings.allows_introspection,
+            disable_field_suggestions=not introspection,
         ),
         # Order matters: hooks exit in reverse, so ErrorCodes sees errors after masking, and
         # RequireIdentity replaces what ValidationCache found.
