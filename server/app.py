@@ -27,6 +27,7 @@ from server.context import Context
 from server.dataloaders import Loaders
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
+from server.logs import keep_secrets_out_of_logs
 from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
@@ -110,6 +111,7 @@ async def healthz(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    keep_secrets_out_of_logs()
     authenticator = make_authenticator(settings)
 
     @asynccontextmanager
