@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import RSAAlgorithm
 from starlette.types import ASGIApp
+from websockets.asyncio.client import connect
 
 from server.app import create_app
 from server.cognito import CognitoAuthenticator
@@ -26,6 +28,7 @@ from server.errors import Unauthenticated
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.servers import serving
 
 REGION, POOL, CLIENT = "eu-west-1", "eu-west-1_Test", "spa-client"
 ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL}"
@@ -311,3 +314,39 @@ async def test_a_jwks_that_cannot_be_fetched_fails_requests_not_the_server() -> 
     await authenticator.start()
     with pytest.raises(Unauthenticated, match="signing key"):
         await authenticator.authenticate({"authorization": f"Bearer {token()}"})
+
+
+async def test_a_websocket_authenticates_with_the_token_of_its_connection_init(
+    dynamodb_endpoint: str, settings: Settings, store: Store, jwks: JWKSServer
+) -> None:
+    subject = f"sub-{uuid.uuid4()}"
+    good_init = {
+        "type": "connection_init",
+        "payload": {"Authorization": f"Bearer {token(sub=subject)}"},
+    }
+    bad_init = {"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}
+    with serving(
+        STORE="dynamodb",
+        DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
+        TABLE_PREFIX=settings.table_prefix,
+        AUTH_MODE="cognito",
+        COGNITO_REGION=REGION,
+        COGNITO_USER_POOL_ID=POOL,
+        COGNITO_CLIENT_IDS=CLIENT,
+        COGNITO_JWKS_URL=jwks.url,
+    ) as (base, _):
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as good:
+            await good.send(json.dumps(good_init))
+            ack = json.loads(await asyncio.wait_for(good.recv(), 10))
+            await good.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}})
+            )
+            answer = json.loads(await asyncio.wait_for(good.recv(), 10))
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as bad:
+            await bad.send(json.dumps(bad_init))
+            await asyncio.wait_for(bad.wait_closed(), 10)
+
+    assert ack["type"] == "connection_ack"
+    assert answer["payload"]["data"] == {"viewer": {"userId": subject, "isAdmin": False}}
+    assert bad.close_code == 4403
