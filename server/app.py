@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, TypedDict, cast
 
 from graphql import GraphQLError
@@ -25,6 +25,7 @@ from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
+from server.deployer import DeploymentWorker, ValidatingDeployer
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
 from server.logs import keep_secrets_out_of_logs
@@ -42,6 +43,7 @@ class State(TypedDict):
     authenticator: Authenticator
     changes: Changes
     catalog: BuiltinCatalog
+    worker: DeploymentWorker | None
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -75,6 +77,7 @@ class GraphQLView(GraphQL[Context, None]):
             ),
             changes=state.changes,
             catalog=state.catalog,
+            worker=state.worker,
             identity=identity,
             auth_error=auth_error,
         )
@@ -118,15 +121,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
         async with open_store(settings) as store:
-            yield {
-                "settings": settings,
-                "store": store,
-                "authenticator": authenticator,
-                "changes": Changes(),
-                "catalog": BuiltinCatalog(
-                    store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
-                ),
-            }
+            changes = Changes()
+            catalog = BuiltinCatalog(
+                store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
+            )
+            worker = None
+            if settings.deployer == "validate":
+                worker = DeploymentWorker(store, changes, ValidatingDeployer(catalog))
+                running = asyncio.create_task(worker.run(), name="deployment-worker")
+            try:
+                yield {
+                    "settings": settings,
+                    "store": store,
+                    "authenticator": authenticator,
+                    "changes": changes,
+                    "catalog": catalog,
+                    "worker": worker,
+                }
+            finally:
+                if worker is not None:
+                    running.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await running
 
     graphql = GraphQLView(
         build_schema(introspection=settings.allows_introspection), graphql_ide="graphiql"

@@ -12,6 +12,7 @@ from server.auth import Identity
 from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.dataloaders import Loaders
+from server.deployer import DeploymentWorker
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
@@ -28,6 +29,8 @@ class Context:
     loaders: Loaders
     changes: Changes
     catalog: BuiltinCatalog
+    # The in-process deployment worker (DEPLOYER=validate), told of each new deployment.
+    worker: DeploymentWorker | None = None
     identity: Identity | None
     # Why there is no identity, for the error the operation gets instead of running.
     auth_error: Unauthenticated | None = None

@@ -40,6 +40,8 @@ def settings(dynamodb_endpoint: str) -> Settings:
         table_prefix=f"test-{uuid.uuid4().hex[:8]}-",
         # Tests write the catalog table directly; the cache has tests of its own.
         builtin_cache_seconds=0,
+        # Deployments stay where the tests put them; the worker has tests of its own.
+        deployer="none",
     )
 
 

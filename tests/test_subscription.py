@@ -36,6 +36,7 @@ def base(dynamodb_endpoint: str, settings: Settings, store: Store) -> Iterator[s
         STORE="dynamodb",
         DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
         TABLE_PREFIX=settings.table_prefix,
+        DEPLOYER="none",
     ) as (url, _):
         yield url
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from server.dataloaders import forget
-from server.errors import BadUserInput, Conflict, NotFound
+from server.errors import BadUserInput, NotFound
+from server.lifecycle import change_status
 from server.models import (
     Deployment,
     DeploymentStatus,
@@ -18,9 +19,8 @@ from server.models import (
     new_id,
     now_iso,
 )
-from server.models.deployment import MAX_LOG_LINES
 from server.resolvers.ordering import in_order
-from server.store import settle
+from server.snapshots import ConfigChange, diff_snapshots
 from server.store.codec import item_size
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = [
     "cancel_deployment",
     "create_deployment",
+    "deployment_changes",
+    "redeploy",
     "get_deployment",
     "update_deployment_status",
     "watch_deployment",
@@ -36,7 +38,6 @@ __all__ = [
 
 # DynamoDB items hold 400 KB; a snapshot may use this much, leaving the rest for logs.
 MAX_SNAPSHOT_BYTES = 350_000
-MAX_ITEM_BYTES = 400 * 1024 - 2048
 WATCH_FIRST_POLL = 0.25
 WATCH_LAST_POLL = 2.0
 
@@ -80,6 +81,8 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
     )
     await context.store.deployments.create(deployment)
     _forget(context, deployment)
+    if context.worker is not None:
+        context.worker.submit(user_id, deployment.deployment_id)
     return deployment
 
 
@@ -118,6 +121,63 @@ async def snapshot(context: Context, project: Project) -> dict[str, Any]:
     }
 
 
+async def redeploy(context: Context, deployment_id: str) -> Deployment:
+    """Deploy an earlier deployment's snapshot again, as a new PENDING deployment."""
+    user_id = context.user_id
+    old = (
+        await context.store.deployments.get(user_id, deployment_id, consistent=True)
+        if is_key(deployment_id)
+        else None
+    )
+    if old is None:
+        raise NotFound("deployment", deployment_id)
+    now = now_iso()
+    deployment = Deployment(
+        user_id=user_id,
+        deployment_id=new_id(),
+        project_id=old.project_id,
+        status=DeploymentStatus.PENDING,
+        config=old.config,
+        logs=[f"{now} pending: the snapshot of deployment {deployment_id} again"],
+        created_at=now,
+        updated_at=now,
+    )
+    await context.store.deployments.create(deployment)
+    _forget(context, deployment)
+    if context.worker is not None:
+        context.worker.submit(user_id, deployment.deployment_id)
+    return deployment
+
+
+async def deployment_changes(
+    context: Context, deployment: Deployment, against_id: str | None
+) -> list[ConfigChange]:
+    """What changed from `against_id` (default: the project's previous deployment) to
+    `deployment`; everything is ADDED when there is nothing to compare with."""
+    user_id = deployment.user_id
+    loaders = context.loaders
+    if against_id is None:
+        older = [
+            d
+            for d in await loaders.deployment_summaries_by_project.load(
+                (user_id, deployment.project_id)
+            )
+            if d.deployment_id < deployment.deployment_id
+        ]
+        against_id = older[0].deployment_id if older else None
+    against = None
+    if against_id is not None:
+        against = await get_deployment(context, against_id)
+        if against is None:
+            raise NotFound("deployment", against_id)
+    current = deployment
+    if current.config is None:
+        current = (
+            await loaders.deployment_by_id.load((user_id, deployment.deployment_id)) or current
+        )
+    return diff_snapshots(against.config if against else None, current.config or {})
+
+
 async def cancel_deployment(context: Context, deployment_id: str) -> Deployment:
     """Move a PENDING or DEPLOYING deployment to FAILED with error 'cancelled'."""
     change = StatusChange(status=DeploymentStatus.FAILED, error="cancelled")
@@ -137,55 +197,11 @@ async def update_deployment_status(
 async def _change(
     context: Context, user_id: str, deployment_id: str, change: StatusChange, *, note: str | None
 ) -> Deployment:
-    if not is_key(user_id) or not is_key(deployment_id):
-        raise NotFound("deployment", deployment_id)
-
-    async def attempt() -> Deployment:
-        old = await context.store.deployments.get(user_id, deployment_id, consistent=True)
-        if old is None:
-            raise NotFound("deployment", deployment_id)
-        if not old.status.can_become(change.status):
-            raise Conflict(
-                f"deployment {deployment_id!r} is {old.status.name}"
-                f" and cannot become {change.status.name}"
-            )
-        now = now_iso()
-        lines = list(change.append_logs)
-        if note is not None:
-            lines.append(f"{now} {note}")
-        if change.status is not old.status:
-            lines.append(
-                f"{now} {change.status.value}" + (f": {change.error}" if change.error else "")
-            )
-        new = old.model_copy(
-            update={
-                "status": change.status,
-                "error": change.error if change.error is not None else old.error,
-                "logs": fit_logs(old, (old.logs or []) + lines),
-                "version": old.version + 1,
-                "updated_at": now,
-            }
-        )
-        project = await context.store.projects.get(user_id, old.project_id, consistent=True)
-        await context.store.deployments.change(old, new, project)
-        return new
-
-    deployment = await settle(attempt)
-    context.changes.notify((user_id, deployment_id))
+    deployment = await change_status(
+        context.store, context.changes, user_id, deployment_id, change, note=note
+    )
     _forget(context, deployment)
     return deployment
-
-
-def fit_logs(deployment: Deployment, lines: list[str]) -> list[str]:
-    """The newest lines that fit: at most 1,000, and within the item's 400 KB."""
-    kept = lines[-MAX_LOG_LINES:]
-    room = MAX_ITEM_BYTES - item_size(deployment.model_copy(update={"logs": []}).to_item())
-    used = sum(len(line.encode()) + 1 for line in kept) + 3
-    start = 0
-    while used > room and start < len(kept):
-        used -= len(kept[start].encode()) + 1
-        start += 1
-    return kept[start:]
 
 
 async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterator[Deployment]:

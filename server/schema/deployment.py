@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from server import models
+from server import models, snapshots
 from server.dataloaders import Loaders
 from server.models import StatusChange, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.scalars import DateTime
+from server.snapshots import ChangeKind
 
 if TYPE_CHECKING:
     from server.schema.project import Project
@@ -22,6 +23,26 @@ if TYPE_CHECKING:
 __all__ = ["Deployment", "DeploymentMutation", "DeploymentQuery", "DeploymentSubscription"]
 
 ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
+
+
+strawberry.enum(ChangeKind)
+
+
+@strawberry.type
+class ConfigChange:
+    path: str
+    kind: ChangeKind
+    before: JSON | None
+    after: JSON | None
+
+    @classmethod
+    def from_change(cls, change: snapshots.ConfigChange) -> ConfigChange:
+        return cls(
+            path=change.path,
+            kind=change.kind,
+            before=JSON(change.before) if change.before is not None else None,
+            after=JSON(change.after) if change.after is not None else None,
+        )
 
 
 @strawberry.type
@@ -67,6 +88,18 @@ class Deployment:
     async def logs(self, info: Info) -> list[str]:
         return (await self._full(info)).logs or []
 
+    @strawberry.field(
+        description=(
+            "Changes from `against` (default: this project's previous deployment) to this one."
+        )
+    )
+    async def changes(
+        self, info: Info, against: strawberry.ID | None = strawberry.UNSET
+    ) -> list[ConfigChange]:
+        against_id = against if isinstance(against, str) else None
+        changes = await resolvers.deployment_changes(info.context, self.record, against_id)
+        return [ConfigChange.from_change(change) for change in changes]
+
     async def _full(self, info: Info) -> models.Deployment:
         """This deployment with `config` and `logs`, read now if a listing left them out."""
         if self.record.config is not None:
@@ -90,6 +123,12 @@ class DeploymentMutation:
     )
     async def create_deployment(self, info: Info, project_id: strawberry.ID) -> Deployment:
         return Deployment.from_model(await resolvers.create_deployment(info.context, project_id))
+
+    @strawberry.mutation(
+        description="Deploys the snapshot of an earlier deployment again, as a new deployment."
+    )
+    async def redeploy(self, info: Info, deployment_id: strawberry.ID) -> Deployment:
+        return Deployment.from_model(await resolvers.redeploy(info.context, deployment_id))
 
     @strawberry.mutation(
         description="Moves a PENDING or DEPLOYING deployment to FAILED with error 'cancelled'."

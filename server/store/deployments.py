@@ -124,6 +124,18 @@ class DeploymentStore(ChildTable[Deployment]):
                 raise NotFound("deployment", old.deployment_id) from None
             raise LostRace from None
 
+    async def unfinished(self) -> list[Deployment]:
+        """Every user's PENDING or DEPLOYING deployments: a Scan, for the worker's start."""
+        items = self.dynamo.scan(
+            self.table,
+            where=Expression(
+                "#status IN (:pending, :deploying)",
+                {"#status": "status"},
+                {":pending": "pending", ":deploying": "deploying"},
+            ),
+        )
+        return [self.parse(item) async for item in items]
+
     async def list_for_projects(
         self,
         user_id: str,
