@@ -108,11 +108,18 @@ class DeploymentWorker:
         """Recover what a stopped process left, then deploy what is submitted, one by one."""
         await self.recover()
         while True:
-            user_id, deployment_id = await self._queue.get()
-            try:
-                await self.process(user_id, deployment_id)
-            except Exception:
-                logger.exception("deployment %s could not be processed", deployment_id)
+            await self._process_safely(*await self._queue.get())
+
+    async def drain(self) -> None:
+        """Deploy everything submitted so far, then return."""
+        while not self._queue.empty():
+            await self._process_safely(*self._queue.get_nowait())
+
+    async def _process_safely(self, user_id: str, deployment_id: str) -> None:
+        try:
+            await self.process(user_id, deployment_id)
+        except Exception:
+            logger.exception("deployment %s could not be processed", deployment_id)
 
     async def recover(self) -> None:
         stale_before = (datetime.now(UTC) - LEASE).isoformat().replace("+00:00", "Z")
@@ -147,8 +154,8 @@ class DeploymentWorker:
                 self._changes,
                 user_id,
                 deployment_id,
-                StatusChange(
-                    status=DeploymentStatus.DEPLOYING, append_logs=[f"{now_iso()} {line}"]
+                StatusChange.model_validate(
+                    {"status": DeploymentStatus.DEPLOYING, "appendLogs": [f"{now_iso()} {line}"]}
                 ),
                 only_from=DeploymentStatus.DEPLOYING,
             )

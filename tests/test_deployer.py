@@ -1,0 +1,184 @@
+"""The deployment worker: claim, validate step by step, finish; recovery after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from server.builtin_catalog import BuiltinCatalog
+from server.changes import Changes
+from server.deployer import DeploymentWorker, ValidatingDeployer
+from server.models import Deployment, DeploymentStatus
+from server.store import Store
+from tests.conftest import GraphQLClient
+
+PROJECT = 'mutation { createProject(input: {name: "Deployed"}) { id } }'
+TOOL = """
+mutation($p: ID!) { createTool(projectId: $p, input: {name: $name, type: CODE,
+  inputSchema: {type: "object"}, code: "def run(): pass"}) { id } }
+"""
+AGENT = """
+mutation($p: ID!, $tools: [String!]!, $builtins: [String!]!) {
+  createAgent(projectId: $p, input: {name: "Triage", systemPrompt: "Sort tickets.",
+    toolNames: $tools, builtinToolNames: $builtins,
+    model: {region: "us-east-1", modelId: "anthropic.claude-3-haiku"}}) { id }
+}
+"""
+MAIN = """
+mutation($p: ID!) { setMainConfig(projectId: $p, input: {name: "Main", systemPrompt: "Route.",
+  model: {region: "us-east-1", modelId: "m"}}) { id } }
+"""
+DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
+GET = "query($id: ID!) { deployment(id: $id) { status error logs } }"
+
+
+def worker_for(store: Store) -> DeploymentWorker:
+    catalog = BuiltinCatalog(store.builtin_tools, ttl_seconds=0)
+    return DeploymentWorker(store, Changes(), ValidatingDeployer(catalog))
+
+
+async def project(
+    client: GraphQLClient, *, main: bool = True, builtins: list[str] | None = None
+) -> str:
+    project_id: str = (await client.data(PROJECT))["createProject"]["id"]
+    tool = f"lookup_{uuid.uuid4().hex[:8]}"
+    await client.data(TOOL.replace("$name", f'"{tool}"'), {"p": project_id})
+    await client.data(
+        AGENT, {"p": project_id, "tools": [tool], "builtins": builtins or ["calculator"]}
+    )
+    if main:
+        await client.data(MAIN, {"p": project_id})
+    return project_id
+
+
+async def deploy(client: GraphQLClient, project_id: str) -> str:
+    deployment_id: str = (await client.data(DEPLOY, {"p": project_id}))["createDeployment"]["id"]
+    return deployment_id
+
+
+async def test_a_valid_project_deploys_to_success_with_a_log_line_per_step(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    deployment_id = await deploy(client, await project(client))
+
+    await worker_for(store).process(user_id, deployment_id)
+
+    deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
+    assert deployment["status"] == "SUCCESS"
+    assert deployment["error"] is None
+    steps = [line.split(" ", 1)[1] for line in deployment["logs"]]
+    assert steps[1:] == [
+        "claimed by the deployment worker",
+        "deploying",
+        "main config present",
+        "1 agents, names distinct",
+        "1 tools: input schemas valid, code present where needed",
+        "every agent's tools and built-in tools resolve",
+        "success",
+    ]
+
+
+async def test_a_project_without_a_main_config_fails_saying_so(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    deployment_id = await deploy(client, await project(client, main=False))
+
+    await worker_for(store).process(user_id, deployment_id)
+
+    deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
+    assert deployment["status"] == "FAILED"
+    assert deployment["error"] == "the project has no main config"
+
+
+async def test_a_built_in_tool_deactivated_since_fails_the_deployment(
+    client: GraphQLClient, store: Store, user_id: str, app: ASGIApp
+) -> None:
+    name = f"soon-gone-{uuid.uuid4().hex[:8]}"
+    async with GraphQLClient.for_app(app, "ops", groups="admin") as admin:
+        await admin.data(
+            """mutation($n: String!) { upsertBuiltinTool(input: {name: $n, description: "d",
+              type: "t", category: "c", inputSchema: {type: "object"}}) { name } }""",
+            {"n": name},
+        )
+        deployment_id = await deploy(client, await project(client, builtins=[name]))
+        await admin.data(
+            "mutation($n: String!) { setBuiltinToolActive(name: $n, isActive: false) { name } }",
+            {"n": name},
+        )
+
+    await worker_for(store).process(user_id, deployment_id)
+
+    deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
+    assert deployment["status"] == "FAILED"
+    assert name in deployment["error"]
+    assert "inactive built-in tools" in deployment["error"]
+
+
+async def test_two_workers_racing_for_one_deployment_claim_it_once(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    deployment_id = await deploy(client, await project(client))
+
+    await asyncio.gather(
+        worker_for(store).process(user_id, deployment_id),
+        worker_for(store).process(user_id, deployment_id),
+    )
+
+    deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
+    assert deployment["status"] == "SUCCESS"
+    claims = [line for line in deployment["logs"] if "claimed" in line]
+    assert len(claims) == 1
+
+
+async def test_a_cancelled_deployment_is_left_alone(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    deployment_id = await deploy(client, await project(client))
+    await client.data(
+        "mutation($id: ID!) { cancelDeployment(id: $id) { id } }", {"id": deployment_id}
+    )
+
+    await worker_for(store).process(user_id, deployment_id)
+
+    deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
+    assert deployment["status"] == "FAILED"
+    assert deployment["error"] == "cancelled"
+
+
+async def stale(store: Store, user_id: str, project_id: str, status: str) -> str:
+    """A deployment as a stopped process leaves it: `status`, untouched for ten minutes."""
+    deployment_id = f"01STALE{uuid.uuid4().hex[:19].upper()}"
+    item: dict[str, Any] = Deployment(
+        user_id=user_id,
+        deployment_id=deployment_id,
+        project_id=project_id,
+        status=DeploymentStatus(status),
+        config={"project": {"id": project_id}},
+        logs=[],
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+    ).to_item()
+    await store.dynamo.put_item(store.tables.deployments, item)
+    return deployment_id
+
+
+async def test_a_restart_fails_a_deployment_stuck_in_deploying_and_resumes_pending_ones(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await project(client)
+    stuck = await stale(store, user_id, project_id, "deploying")
+    waiting = await stale(store, user_id, project_id, "pending")
+    worker = worker_for(store)
+
+    await worker.recover()
+    await worker.drain()
+
+    interrupted = (await client.data(GET, {"id": stuck}))["deployment"]
+    resumed = (await client.data(GET, {"id": waiting}))["deployment"]
+    assert interrupted["status"] == "FAILED"
+    assert interrupted["error"].startswith("interrupted")
+    assert resumed["status"] == "FAILED"  # its snapshot has no main config
+    assert resumed["error"] == "the project has no main config"
