@@ -143,3 +143,100 @@ async def test_a_malformed_identity_is_refused_at_connection(socket: ClientConne
     await asyncio.wait_for(socket.wait_closed(), WAIT)
 
     assert socket.close_code == 4403
+
+
+@pytest.fixture(scope="module")
+def deploying_base(dynamodb_endpoint: str, settings: Settings, store: Store) -> Iterator[str]:
+    """A server whose own worker deploys every new deployment (DEPLOYER=validate)."""
+    with serving(
+        STORE="dynamodb",
+        DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
+        TABLE_PREFIX=settings.table_prefix,
+        DEPLOYER="validate",
+    ) as (url, _):
+        yield url
+
+
+DEPLOYABLE = """
+mutation($p: ID!) {
+  setMainConfig(projectId: $p, input: {name: "Main", systemPrompt: "Route.",
+    model: {region: "us-east-1", modelId: "m"}}) { id }
+  createAgent(projectId: $p, input: {name: "Helper", systemPrompt: "Help.",
+    model: {region: "us-east-1", modelId: "m"}}) { id }
+}
+"""
+
+
+async def deployable(base: str, user: str) -> str:
+    headers = {"X-Dev-User": user}
+    project = (await graphql(base, CREATE_PROJECT, {}, **headers))["createProject"]["id"]
+    await graphql(base, DEPLOYABLE, {"p": project}, **headers)
+    return str(project)
+
+
+def follow(messages: list[dict[str, Any]], next_type: str) -> list[str]:
+    return [
+        m["payload"]["data"]["deploymentUpdated"]["status"]
+        for m in messages
+        if m["type"] == next_type
+    ]
+
+
+async def test_the_worker_is_followed_to_success_over_graphql_transport_ws(
+    deploying_base: str,
+) -> None:
+    user = f"auto-{uuid.uuid4().hex[:8]}"
+    project_id = await deployable(deploying_base, user)
+    url = deploying_base.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as websocket:
+        await init(websocket, user)
+        created = await graphql(
+            deploying_base, CREATE_DEPLOYMENT, {"p": project_id}, **{"X-Dev-User": user}
+        )
+        await subscribe(websocket, created["createDeployment"]["id"])
+        messages = [await receive(websocket)]
+        while messages[-1]["type"] != "complete":
+            messages.append(await receive(websocket))
+
+    statuses = follow(messages, "next")
+    assert statuses[-1] == "SUCCESS"
+    assert set(statuses) <= {"PENDING", "DEPLOYING", "SUCCESS"}
+    last = messages[-2]["payload"]["data"]["deploymentUpdated"]
+    assert any("every agent's tools" in line for line in last["logs"])
+
+
+async def test_the_worker_is_followed_to_success_over_legacy_graphql_ws(
+    deploying_base: str,
+) -> None:
+    user = f"legacy-{uuid.uuid4().hex[:8]}"
+    project_id = await deployable(deploying_base, user)
+    url = deploying_base.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-ws"]) as websocket:
+        await websocket.send(
+            json.dumps({"type": "connection_init", "payload": {"X-Dev-User": user}})
+        )
+        ack = await receive(websocket)
+        created = await graphql(
+            deploying_base, CREATE_DEPLOYMENT, {"p": project_id}, **{"X-Dev-User": user}
+        )
+        payload = {"query": SUBSCRIBE, "variables": {"id": created["createDeployment"]["id"]}}
+        await websocket.send(json.dumps({"id": "1", "type": "start", "payload": payload}))
+        messages = [await receive(websocket)]
+        while messages[-1]["type"] != "complete":
+            messages.append(await receive(websocket))
+
+    assert ack["type"] == "connection_ack"
+    statuses = follow(messages, "data")
+    assert statuses[-1] == "SUCCESS"
+
+
+async def test_a_legacy_connection_without_connection_init_gets_nothing(base: str) -> None:
+    user = f"rude-{uuid.uuid4().hex[:8]}"
+    deployment_id = await new_deployment(base, user)
+    url = base.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-ws"]) as websocket:
+        payload = {"query": SUBSCRIBE, "variables": {"id": deployment_id}}
+        await websocket.send(json.dumps({"id": "1", "type": "start", "payload": payload}))
+        await asyncio.wait_for(websocket.wait_closed(), WAIT)
+
+    assert websocket.close_code == 4401
