@@ -5,9 +5,9 @@ instances exactly one takes it), hands its snapshot to a `Deployer` that writes 
 step, and finishes it SUCCESS, or FAILED with the reason. The `Deployer` is the seam for a real
 one (e.g. Bedrock AgentCore); `ValidatingDeployer` checks that the snapshot could run.
 
-At start, the worker picks up what a stopped process left: PENDING deployments, and DEPLOYING
-ones untouched for longer than the lease (their worker is gone), which it fails with a clear
-error since their progress is unknown.
+At start, and every minute it has nothing to do, the worker picks up what a stopped process
+left: PENDING deployments, and DEPLOYING ones untouched for longer than the lease (their worker
+is gone), which it fails with a clear error since their progress is unknown.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 Log = Callable[[str], Awaitable[None]]
 LEASE = timedelta(seconds=60)
+SWEEP_SECONDS = 60.0
 
 
 class DeploymentFailed(Exception):
@@ -105,10 +106,23 @@ class DeploymentWorker:
         self._queue.put_nowait((user_id, deployment_id))
 
     async def run(self) -> None:
-        """Recover what a stopped process left, then deploy what is submitted, one by one."""
+        """Recover what a stopped process left, then deploy what is submitted, one by one,
+        sweeping for strays (left by an instance that stopped) whenever idle for a while."""
         await self.recover()
         while True:
-            await self._process_safely(*await self._queue.get())
+            try:
+                async with asyncio.timeout(SWEEP_SECONDS):
+                    submitted = await self._queue.get()
+            except TimeoutError:
+                await self._recover_safely()
+                continue
+            await self._process_safely(*submitted)
+
+    async def _recover_safely(self) -> None:
+        try:
+            await self.recover()
+        except Exception:
+            logger.exception("could not sweep for unfinished deployments")
 
     async def drain(self) -> None:
         """Deploy everything submitted so far, then return."""

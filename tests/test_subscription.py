@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.settings import Settings
 from server.store import Store
+from tests.conftest import GraphQLClient
 from tests.servers import serving
 
 SUBSCRIBE = """
@@ -240,3 +241,21 @@ async def test_a_legacy_connection_without_connection_init_gets_nothing(base: st
         await asyncio.wait_for(websocket.wait_closed(), WAIT)
 
     assert websocket.close_code == 4401
+
+
+async def test_a_change_made_by_another_instance_reaches_the_subscription(
+    base: str, socket: ClientConnection, client: GraphQLClient, user_id: str
+) -> None:
+    deployment_id = await new_deployment(base, user_id)
+    await init(socket, user_id)
+    await subscribe(socket, deployment_id)
+    await receive(socket)
+
+    # `client` talks to this test process's own app: another instance on the same tables.
+    await client.data(
+        "mutation($id: ID!) { cancelDeployment(id: $id) { id } }", {"id": deployment_id}
+    )
+    seen = await receive(socket)
+
+    assert seen["payload"]["data"]["deploymentUpdated"]["status"] == "FAILED"
+    assert (await receive(socket))["type"] == "complete"
