@@ -65,25 +65,12 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
             f"the project's configuration is {size} bytes as a deployment snapshot;"
             f" a deployment holds at most {MAX_SNAPSHOT_BYTES} (DynamoDB items hold 400 KB)"
         )
-    now = now_iso()
-    deployment = Deployment(
-        user_id=user_id,
-        deployment_id=new_id(),
-        project_id=project_id,
-        status=DeploymentStatus.PENDING,
-        config=config,
-        logs=[
-            f"{now} pending: snapshot of {len(config['agents'])} agents and"
-            f" {len(config['tools'])} tools"
-        ],
-        created_at=now,
-        updated_at=now,
+    return await _start(
+        context,
+        project_id,
+        config,
+        f"pending: snapshot of {len(config['agents'])} agents and {len(config['tools'])} tools",
     )
-    await context.store.deployments.create(deployment)
-    _forget(context, deployment)
-    if context.worker is not None:
-        context.worker.submit(user_id, deployment.deployment_id)
-    return deployment
 
 
 async def snapshot(context: Context, project: Project) -> dict[str, Any]:
@@ -131,21 +118,29 @@ async def redeploy(context: Context, deployment_id: str) -> Deployment:
     )
     if old is None:
         raise NotFound("deployment", deployment_id)
+    line = f"pending: the snapshot of deployment {deployment_id} again"
+    return await _start(context, old.project_id, old.config or {}, line)
+
+
+async def _start(
+    context: Context, project_id: str, config: dict[str, Any], first_line: str
+) -> Deployment:
+    """Write a PENDING deployment of `config` and hand it to this instance's worker."""
     now = now_iso()
     deployment = Deployment(
-        user_id=user_id,
+        user_id=context.user_id,
         deployment_id=new_id(),
-        project_id=old.project_id,
+        project_id=project_id,
         status=DeploymentStatus.PENDING,
-        config=old.config,
-        logs=[f"{now} pending: the snapshot of deployment {deployment_id} again"],
+        config=config,
+        logs=[f"{now} {first_line}"],
         created_at=now,
         updated_at=now,
     )
     await context.store.deployments.create(deployment)
     _forget(context, deployment)
     if context.worker is not None:
-        context.worker.submit(user_id, deployment.deployment_id)
+        context.worker.submit(deployment.user_id, deployment.deployment_id)
     return deployment
 
 
