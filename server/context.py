@@ -44,6 +44,12 @@ class Context:
             raise self.auth_error or Unauthenticated("authentication required")
         return self.identity.user_id
 
+    def renew_loaders(self) -> None:
+        """Start over with empty loaders (for each emission of a long-lived subscription)."""
+        self.loaders = Loaders.for_request(
+            self.store, self.catalog, naive=self.settings.bench_naive_loaders
+        )
+
     def require_admin(self) -> str:
         """The caller's user id, if the caller is an admin; `Forbidden` otherwise."""
         user_id = self.user_id

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from server import models, snapshots
-from server.dataloaders import Loaders
 from server.models import StatusChange, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
@@ -171,8 +170,5 @@ class DeploymentSubscription:
     ) -> AsyncGenerator[Deployment, None]:
         async for deployment in resolvers.watch_deployment(info.context, id):
             # Each emission resolves its nested fields afresh, not from the last one's loaders.
-            context = info.context
-            context.loaders = Loaders.for_request(
-                context.store, context.catalog, naive=context.settings.bench_naive_loaders
-            )
+            info.context.renew_loaders()
             yield Deployment.from_model(deployment)
