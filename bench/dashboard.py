@@ -296,7 +296,11 @@ def api_server(endpoint: str, *, naive: bool) -> Iterator[tuple[str, int]]:
         yield base, process.pid
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def graphql_runner(
@@ -450,7 +454,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             for mode in ("server", "naive"):
                 with api_server(endpoint, naive=mode == "naive") as (base, pid):
                     async with httpx.AsyncClient(
-                        base_url=base, timeout=120, limits=httpx.Limits(max_connections=32)
+                        base_url=base, timeout=900, limits=httpx.Limits(max_connections=32)
                     ) as http:
                         for p in args.projects:
                             for name, query, variables in (
