@@ -77,26 +77,22 @@ class DeploymentStore(ChildTable[Deployment]):
         """Write `new`'s status, error and logs if `old` is still current; a finished deployment
         frees its project's active slot."""
         assignments = "SET #status = :status, logs = :logs, updatedAt = :now, #v = :next"
+        names = {"#status": "status", "#v": "version"}
         values: dict[str, object] = {
             ":status": new.status.value,
             ":logs": new.logs or [],
             ":now": new.updated_at,
             ":next": new.version,
         }
-        if new.error is not None:
+        if new.error is not None:  # the seed's `error` is a string, absent until there is one
             assignments += ", #error = :error"
+            names["#error"] = "error"
             values[":error"] = new.error
         items: list[dict[str, Any]] = [
             update(
                 self.table,
                 self.key(old.user_id, old.deployment_id),
-                Expression(
-                    assignments,
-                    {"#status": "status", "#v": "version", "#error": "error"}
-                    if new.error is not None
-                    else {"#status": "status", "#v": "version"},
-                    values,
-                ),
+                Expression(assignments, names, values),
                 condition=and_(
                     Expression("attribute_exists(deploymentId)"), at_version(old.version)
                 ),
