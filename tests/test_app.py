@@ -66,6 +66,7 @@ def test_serve_works_on_an_external_dynamodb_after_create_tables(
         STORE="dynamodb",
         DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
         TABLE_PREFIX=settings.table_prefix,
+        DEPLOYER="none",
     ) as (base, process):
         create = httpx.post(
             f"{base}/graphql",

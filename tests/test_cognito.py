@@ -329,6 +329,7 @@ async def test_a_websocket_authenticates_with_the_token_of_its_connection_init(
         STORE="dynamodb",
         DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
         TABLE_PREFIX=settings.table_prefix,
+        DEPLOYER="none",
         AUTH_MODE="cognito",
         COGNITO_REGION=REGION,
         COGNITO_USER_POOL_ID=POOL,

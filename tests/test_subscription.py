@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.settings import Settings
 from server.store import Store
+from server.store.tables import TableNames
 from tests.conftest import GraphQLClient
 from tests.servers import serving
 
@@ -147,12 +148,23 @@ async def test_a_malformed_identity_is_refused_at_connection(socket: ClientConne
 
 
 @pytest.fixture(scope="module")
-def deploying_base(dynamodb_endpoint: str, settings: Settings, store: Store) -> Iterator[str]:
+async def worker_tables(settings: Settings, store: Store) -> str:
+    """Tables of their own: the worker recovers every PENDING deployment it finds at start,
+    and the shared tables hold many that other tests left PENDING on purpose."""
+    prefix = f"{settings.table_prefix}worker-"
+    own = Store.on(store.client, TableNames.with_prefix(prefix))
+    await own.create_tables()
+    await own.seed_builtin_tools()
+    return prefix
+
+
+@pytest.fixture(scope="module")
+def deploying_base(dynamodb_endpoint: str, worker_tables: str) -> Iterator[str]:
     """A server whose own worker deploys every new deployment (DEPLOYER=validate)."""
     with serving(
         STORE="dynamodb",
         DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
-        TABLE_PREFIX=settings.table_prefix,
+        TABLE_PREFIX=worker_tables,
         DEPLOYER="validate",
     ) as (url, _):
         yield url
