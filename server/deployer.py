@@ -25,7 +25,7 @@ from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.errors import DomainError
 from server.lifecycle import change_status
-from server.models import DeploymentStatus, StatusChange, now_iso
+from server.models import DeploymentStatus, StatusChange
 from server.store import Store
 
 __all__ = ["DeploymentFailed", "Deployer", "DeploymentWorker", "ValidatingDeployer"]
@@ -169,7 +169,7 @@ class DeploymentWorker:
                 user_id,
                 deployment_id,
                 StatusChange.model_validate(
-                    {"status": DeploymentStatus.DEPLOYING, "appendLogs": [f"{now_iso()} {line}"]}
+                    {"status": DeploymentStatus.DEPLOYING, "appendLogs": [line]}
                 ),
                 only_from=DeploymentStatus.DEPLOYING,
             )

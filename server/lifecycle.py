@@ -3,6 +3,8 @@ deployment worker alike."""
 
 from __future__ import annotations
 
+import re
+
 from server.changes import Changes
 from server.errors import Conflict, NotFound
 from server.models import Deployment, DeploymentStatus, StatusChange, is_key, now_iso
@@ -13,6 +15,8 @@ from server.store.codec import item_size
 __all__ = ["MAX_ITEM_BYTES", "change_status", "fit_logs"]
 
 MAX_ITEM_BYTES = 400 * 1024 - 2048
+MAX_LINE_CHARS = 2000
+TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 async def change_status(
@@ -41,7 +45,7 @@ async def change_status(
                 f" and cannot become {change.status.name}"
             )
         now = now_iso()
-        lines = list(change.append_logs)
+        lines = [stamped(line, now) for line in change.append_logs]
         if note is not None:
             lines.append(f"{now} {note}")
         if change.status is not old.status:
@@ -64,6 +68,14 @@ async def change_status(
     deployment = await settle(attempt)
     changes.notify((user_id, deployment_id))
     return deployment
+
+
+def stamped(line: str, now: str) -> str:
+    """`line` with the time it was logged in front, unless it carries its own timestamp;
+    cut to 2,000 characters (only lines of over 1,975 lose their end to the timestamp)."""
+    if not TIMESTAMPED.match(line):
+        line = f"{now} {line}"
+    return line[:MAX_LINE_CHARS]
 
 
 def fit_logs(deployment: Deployment, lines: list[str]) -> list[str]:

@@ -102,7 +102,8 @@ async def test_a_deployment_is_followed_to_completion(base: str, socket: ClientC
     statuses = [m["payload"]["data"]["deploymentUpdated"]["status"] for m in (first, second, third)]
     assert statuses == ["PENDING", "DEPLOYING", "SUCCESS"]
     logs = third["payload"]["data"]["deploymentUpdated"]["logs"]
-    assert logs.index("building agents") < logs.index("all agents live")
+    texts = [line.split(" ", 1)[1] for line in logs]  # each line starts with its timestamp
+    assert texts.index("building agents") < texts.index("all agents live")
     assert done == {"id": "watch", "type": "complete"}
 
 
