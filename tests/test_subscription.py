@@ -272,3 +272,27 @@ async def test_a_change_made_by_another_instance_reaches_the_subscription(
 
     assert seen["payload"]["data"]["deploymentUpdated"]["status"] == "FAILED"
     assert (await receive(socket))["type"] == "complete"
+
+
+async def test_each_query_over_a_websocket_reads_afresh(
+    base: str, socket: ClientConnection
+) -> None:
+    user = f"reader-{uuid.uuid4().hex[:8]}"
+    headers = {"X-Dev-User": user}
+    project_id = (await graphql(base, CREATE_PROJECT, {}, **headers))["createProject"]["id"]
+    read = {
+        "query": "query($id: ID!) { project(id: $id) { name } }",
+        "variables": {"id": project_id},
+    }
+    rename = 'mutation($id: ID!) { updateProject(id: $id, input: {name: "Renamed"}) { name } }'
+    await init(socket, user)
+
+    await socket.send(json.dumps({"id": "a", "type": "subscribe", "payload": read}))
+    before = await receive(socket)
+    await receive(socket)  # complete
+    await graphql(base, rename, {"id": project_id}, **headers)
+    await socket.send(json.dumps({"id": "b", "type": "subscribe", "payload": read}))
+    after = await receive(socket)
+
+    assert before["payload"]["data"]["project"]["name"] == "Live"
+    assert after["payload"]["data"]["project"]["name"] == "Renamed"

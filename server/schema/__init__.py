@@ -27,6 +27,7 @@ from server.schema.errors import (
     RequireIdentity,
     is_unexpected,
 )
+from server.schema.loaders import FreshLoadersOnSockets
 from server.schema.main_config import MainConfigMutation
 from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
@@ -99,6 +100,7 @@ def build_schema(*, introspection: bool = True) -> Schema:
             lambda: AddValidationRules(validation_rules),
             ValidationCache,
             RequireIdentity,
+            FreshLoadersOnSockets,
             DynamoDBTally,
         ],
     )
