@@ -9,6 +9,7 @@ from server.changes import Changes
 from server.errors import Conflict, NotFound
 from server.models import Deployment, DeploymentStatus, StatusChange, is_key, now_iso
 from server.models.deployment import MAX_LOG_LINES
+from server.resolvers.lookup import existing
 from server.store import Store, settle
 from server.store.codec import item_size
 
@@ -32,13 +33,11 @@ async def change_status(
     """Move the deployment to `change.status` (PENDING → DEPLOYING → SUCCESS | FAILED, or
     PENDING/DEPLOYING → FAILED), appending its log lines; `CONFLICT` for any other move, or
     when the deployment is not in `only_from`. Watchers on this instance are woken."""
-    if not is_key(user_id) or not is_key(deployment_id):
+    if not is_key(user_id):
         raise NotFound("deployment", deployment_id)
 
     async def attempt() -> Deployment:
-        old = await store.deployments.get(user_id, deployment_id, consistent=True)
-        if old is None:
-            raise NotFound("deployment", deployment_id)
+        old = await existing(store.deployments, user_id, deployment_id, "deployment")
         if not old.status.can_become(change.status) or only_from not in (None, old.status):
             raise Conflict(
                 f"deployment {deployment_id!r} is {old.status.name}"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from server.dataloaders import forget
 from server.errors import BadUserInput, NotFound
 from server.models import Agent, AgentPatch, NewAgent, Tool, is_key, new_id, now_iso
+from server.resolvers.lookup import existing
 from server.resolvers.revision import revised
 from server.store import settle
 
@@ -135,14 +136,7 @@ async def require_active_builtins(context: Context, names: Sequence[str]) -> Non
 
 
 async def _current(context: Context, agent_id: str) -> Agent:
-    agent = (
-        await context.store.agents.get(context.user_id, agent_id, consistent=True)
-        if is_key(agent_id)
-        else None
-    )
-    if agent is None:
-        raise NotFound("agent", agent_id)
-    return agent
+    return await existing(context.store.agents, context.user_id, agent_id, "agent")
 
 
 def _forget(context: Context, agent: Agent) -> None:

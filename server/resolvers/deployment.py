@@ -19,6 +19,7 @@ from server.models import (
     new_id,
     now_iso,
 )
+from server.resolvers.lookup import existing
 from server.resolvers.ordering import in_order
 from server.snapshots import ConfigChange, diff_snapshots
 from server.store.codec import item_size
@@ -51,13 +52,7 @@ async def get_deployment(context: Context, deployment_id: str) -> Deployment | N
 async def create_deployment(context: Context, project_id: str) -> Deployment:
     """Snapshot the project's configuration into a new PENDING deployment."""
     user_id = context.user_id
-    project = (
-        await context.store.projects.get(user_id, project_id, consistent=True)
-        if is_key(project_id)
-        else None
-    )
-    if project is None:
-        raise NotFound("project", project_id)
+    project = await existing(context.store.projects, user_id, project_id, "project")
     config = await snapshot(context, project)
     size = item_size(config)
     if size > MAX_SNAPSHOT_BYTES:
@@ -111,13 +106,7 @@ async def snapshot(context: Context, project: Project) -> dict[str, Any]:
 async def redeploy(context: Context, deployment_id: str) -> Deployment:
     """Deploy an earlier deployment's snapshot again, as a new PENDING deployment."""
     user_id = context.user_id
-    old = (
-        await context.store.deployments.get(user_id, deployment_id, consistent=True)
-        if is_key(deployment_id)
-        else None
-    )
-    if old is None:
-        raise NotFound("deployment", deployment_id)
+    old = await existing(context.store.deployments, user_id, deployment_id, "deployment")
     line = f"pending: the snapshot of deployment {deployment_id} again"
     return await _start(context, old.project_id, old.config or {}, line)
 
@@ -207,13 +196,7 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
     """
     user_id = context.user_id
     key = (user_id, deployment_id)
-    current = (
-        await context.store.deployments.get(user_id, deployment_id, consistent=True)
-        if is_key(deployment_id)
-        else None
-    )
-    if current is None:
-        raise NotFound("deployment", deployment_id)
+    current = await existing(context.store.deployments, user_id, deployment_id, "deployment")
     yield current
     delay = WATCH_FIRST_POLL
     while current.status.is_active:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from server.dataloaders import forget
 from server.errors import NotFound
 from server.models import NewTool, Tool, ToolPatch, is_key, new_id, now_iso
+from server.resolvers.lookup import existing
 from server.resolvers.revision import revised
 from server.store import settle
 
@@ -76,14 +77,7 @@ async def delete_tool(context: Context, tool_id: str) -> str:
 
 
 async def _current(context: Context, tool_id: str) -> Tool:
-    tool = (
-        await context.store.tools.get(context.user_id, tool_id, consistent=True)
-        if is_key(tool_id)
-        else None
-    )
-    if tool is None:
-        raise NotFound("tool", tool_id)
-    return tool
+    return await existing(context.store.tools, context.user_id, tool_id, "tool")
 
 
 def _forget(context: Context, tool: Tool) -> None:
