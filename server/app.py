@@ -29,6 +29,7 @@ from server.deployer import DeploymentWorker, ValidatingDeployer
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
 from server.logs import keep_secrets_out_of_logs
+from server.runtime import tune_garbage_collector
 from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.deployer == "validate":
                 worker = DeploymentWorker(store, changes, ValidatingDeployer(catalog))
                 running = asyncio.create_task(worker.run(), name="deployment-worker")
+            tune_garbage_collector()
             try:
                 yield {
                     "settings": settings,

@@ -90,6 +90,9 @@ async def prefetch(
         grouped = group_by_project([user_id], [found["deployments"]])
         for key in keys:
             loaders.deployments_by_project.prime(key, grouped.get(key, []))
+    if "builtin_tools" in found:
+        catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
+        loaders.builtin_tool_by_name.prime_many(catalog)
     if "main_configs" in found:
         by_project = {config.project_id: config for config in found["main_configs"]}
         for user, project_id in keys:

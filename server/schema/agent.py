@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from server import models
+from server.dataloaders.ready import Resolved, when_all_loaded, when_loaded
 from server.errors import NotFound
 from server.models import AgentPatch, NewAgent, parse_input
 from server.resolvers import agent as resolvers
@@ -81,19 +82,24 @@ class Agent:
             raise NotFound("project", self.record.project_id)
         return Project.from_model(project)
 
-    @strawberry.field
-    async def tools(self, info: Info) -> list[ToolType]:
+    @strawberry.field(graphql_type=list[ToolType])
+    def tools(self, info: Info) -> Resolved[list[Tool]]:
         from server.schema.tool import Tool
 
-        key = (self.record.user_id, self.record.project_id)
-        by_name = {t.name: t for t in await info.context.loaders.tools_by_project.load(key)}
-        return [Tool.from_model(by_name[n]) for n in self.record.tool_names if n in by_name]
+        def named(tools: list[models.Tool]) -> list[Tool]:
+            by_name = {t.name: t for t in tools}
+            return [Tool.from_model(by_name[n]) for n in self.record.tool_names if n in by_name]
 
-    @strawberry.field
-    async def builtin_tools(self, info: Info) -> list[BuiltinTool]:
+        key = (self.record.user_id, self.record.project_id)
+        return when_loaded(info.context.loaders.tools_by_project, key, named)
+
+    @strawberry.field(graphql_type=list[BuiltinTool])
+    def builtin_tools(self, info: Info) -> Resolved[list[BuiltinTool]]:
+        def known(tools: list[models.BuiltinTool | None]) -> list[BuiltinTool]:
+            return [BuiltinTool.from_model(tool) for tool in tools if tool is not None]
+
         names = self.record.builtin_tool_names
-        tools = await info.context.loaders.builtin_tool_by_name.load_many(names)
-        return [BuiltinTool.from_model(tool) for tool in tools if tool is not None]
+        return when_all_loaded(info.context.loaders.builtin_tool_by_name, names, known)
 
 
 @strawberry.input

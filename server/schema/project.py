@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import strawberry
 
 from server import models
+from server.dataloaders.ready import Resolved, when_loaded
 from server.models import NewProject, ProjectPatch, parse_input
 from server.resolvers import project as resolvers
 from server.resolvers.ordering import in_order
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from server.schema.tool import Tool
 
 __all__ = ["Project", "ProjectMutation", "ProjectQuery"]
+
+R = TypeVar("R")
 
 DEFAULT_DEPLOYMENTS = 20
 MAX_DEPLOYMENTS = 100
@@ -69,61 +73,79 @@ class Project:
     def key(self) -> tuple[str, str]:
         return (self.model.user_id, self.model.project_id)
 
-    @strawberry.field(description="Agents in agentIds order.")
-    async def agents(self, info: Info) -> list[AgentType]:
+    @strawberry.field(description="Agents in agentIds order.", graphql_type=list[AgentType])
+    def agents(self, info: Info) -> Resolved[list[Agent]]:
         from server.schema.agent import Agent
 
-        agents = await info.context.loaders.agents_by_project.load(self.key)
-        return [Agent.from_model(a) for a in in_order(agents, self.model.agent_ids, "agent_id")]
+        def in_agent_order(agents: list[models.Agent]) -> list[Agent]:
+            return [Agent.from_model(a) for a in in_order(agents, self.model.agent_ids, "agent_id")]
 
-    @strawberry.field(description="Tools in toolIds order.")
-    async def tools(self, info: Info) -> list[ToolType]:
+        return when_loaded(info.context.loaders.agents_by_project, self.key, in_agent_order)
+
+    @strawberry.field(description="Tools in toolIds order.", graphql_type=list[ToolType])
+    def tools(self, info: Info) -> Resolved[list[Tool]]:
         from server.schema.tool import Tool
 
-        tools = await info.context.loaders.tools_by_project.load(self.key)
-        return [Tool.from_model(t) for t in in_order(tools, self.model.tool_ids, "tool_id")]
+        def in_tool_order(tools: list[models.Tool]) -> list[Tool]:
+            return [Tool.from_model(t) for t in in_order(tools, self.model.tool_ids, "tool_id")]
 
-    @strawberry.field
-    async def main_config(self, info: Info) -> MainConfigType | None:
+        return when_loaded(info.context.loaders.tools_by_project, self.key, in_tool_order)
+
+    @strawberry.field(graphql_type=MainConfigType | None)
+    def main_config(self, info: Info) -> Resolved[MainAgentConfig | None]:
         from server.schema.main_config import MainAgentConfig
 
-        key = (self.model.user_id, models.main_config_id(self.model.project_id))
-        config = await info.context.loaders.main_config_by_id.load(key)
-        return MainAgentConfig.from_model(config) if config is not None else None
+        def typed(config: models.MainConfig | None) -> MainAgentConfig | None:
+            return MainAgentConfig.from_model(config) if config is not None else None
 
-    @strawberry.field(description="Sorted by key.")
-    async def env_vars(self, info: Info) -> list[EnvVarType]:
+        key = (self.model.user_id, models.main_config_id(self.model.project_id))
+        return when_loaded(info.context.loaders.main_config_by_id, key, typed)
+
+    @strawberry.field(description="Sorted by key.", graphql_type=list[EnvVarType])
+    def env_vars(self, info: Info) -> Resolved[list[EnvVar]]:
         from server.schema.env_var import EnvVar
 
-        variables = await info.context.loaders.env_vars_by_project.load(self.key)
-        return [EnvVar.from_model(v) for v in sorted(variables, key=lambda v: v.key)]
+        def by_key(variables: list[models.EnvVar]) -> list[EnvVar]:
+            return [EnvVar.from_model(v) for v in sorted(variables, key=lambda v: v.key)]
 
-    @strawberry.field(description="Newest first; limit defaults to 20 and is capped at 100.")
-    async def deployments(
+        return when_loaded(info.context.loaders.env_vars_by_project, self.key, by_key)
+
+    @strawberry.field(
+        description="Newest first; limit defaults to 20 and is capped at 100.",
+        graphql_type=list[DeploymentType],
+    )
+    def deployments(
         self, info: Info, status: DeploymentStatus | None = None, limit: int | None = None
-    ) -> list[DeploymentType]:
+    ) -> Resolved[list[Deployment]]:
         from server.schema.deployment import Deployment
 
-        deployments = await _deployments(info, self.key)
-        if status is not None:
-            deployments = [d for d in deployments if d.status is status]
         count = DEFAULT_DEPLOYMENTS if limit is None else max(0, min(limit, MAX_DEPLOYMENTS))
-        return [Deployment.from_model(d) for d in deployments[:count]]
 
-    @strawberry.field
-    async def latest_deployment(self, info: Info) -> DeploymentType | None:
+        def first(deployments: list[models.Deployment]) -> list[Deployment]:
+            if status is not None:
+                deployments = [d for d in deployments if d.status is status]
+            return [Deployment.from_model(d) for d in deployments[:count]]
+
+        return _when_deployments_loaded(info, self.key, first)
+
+    @strawberry.field(graphql_type=DeploymentType | None)
+    def latest_deployment(self, info: Info) -> Resolved[Deployment | None]:
         from server.schema.deployment import Deployment
 
-        deployments = await _deployments(info, self.key)
-        return Deployment.from_model(deployments[0]) if deployments else None
+        def newest(deployments: list[models.Deployment]) -> Deployment | None:
+            return Deployment.from_model(deployments[0]) if deployments else None
+
+        return _when_deployments_loaded(info, self.key, newest)
 
 
-async def _deployments(info: Info, key: tuple[str, str]) -> list[models.Deployment]:
-    """Newest first; `config` and `logs` are read only when the query selects them."""
+def _when_deployments_loaded(
+    info: Info, key: tuple[str, str], use: Callable[[list[models.Deployment]], R]
+) -> Resolved[R]:
+    """`use(deployments)`, newest first; `config` and `logs` are read only when selected."""
     loaders = info.context.loaders
     if selects(info, "config", "logs"):
-        return await loaders.deployments_by_project.load(key)
-    return await loaders.deployment_summaries_by_project.load(key)
+        return when_loaded(loaders.deployments_by_project, key, use)
+    return when_loaded(loaders.deployment_summaries_by_project, key, use)
 
 
 @strawberry.input
