@@ -1,17 +1,23 @@
-"""The embedded DynamoDB is a child process that never outlives its parent."""
+"""The embedded DynamoDB is a child process that never outlives its parent, and answers as moto."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
+from moto.server import ThreadedMotoServer
 
 from server.store.embedded import EmbeddedDynamoDB
+from tests.servers import free_port
 
 SCOPE = "us-east-1/dynamodb/aws4_request"
 
@@ -84,3 +90,118 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+ITEMS = [
+    {
+        "userId": {"S": "u"},
+        "itemId": {"S": f"i{n:02d}"},
+        "name": {"S": f"item {n}"},
+        "count": {"N": str(n)},
+        "ratio": {"N": "0.25"},
+        "on": {"BOOL": n % 2 == 0},
+        "nothing": {"NULL": True},
+        "usedBy": {"SS": ["a", "b"]},
+        "config": {
+            "M": {
+                "tools": {"L": [{"S": "t1"}, {"N": "2"}, {"M": {"deep": {"L": []}}}]},
+                "model": {"M": {"model_id": {"S": "m"}, "empty": {"M": {}}}},
+            }
+        },
+    }
+    for n in range(12)
+]
+READS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "query",
+        {"KeyConditionExpression": "userId = :u", "ExpressionAttributeValues": {":u": {"S": "u"}}},
+    ),
+    (
+        "query",
+        {
+            "KeyConditionExpression": "userId = :u",
+            "FilterExpression": "#c > :n",
+            "ProjectionExpression": "itemId, config.model, usedBy",
+            "ExpressionAttributeNames": {"#c": "count"},
+            "ExpressionAttributeValues": {":u": {"S": "u"}, ":n": {"N": "3"}},
+            "Limit": 5,
+            "ScanIndexForward": False,
+            "ReturnConsumedCapacity": "TOTAL",
+        },
+    ),
+    (
+        "query",
+        {
+            "KeyConditionExpression": "userId = :u",
+            "Select": "COUNT",
+            "ExpressionAttributeValues": {":u": {"S": "u"}},
+        },
+    ),
+    ("scan", {"Limit": 4, "ConsistentRead": True}),
+    ("get_item", {"Key": {"userId": {"S": "u"}, "itemId": {"S": "i03"}}}),
+    ("get_item", {"Key": {"userId": {"S": "u"}, "itemId": {"S": "missing"}}}),
+]
+
+
+def test_reads_answer_as_plain_moto_does(dynamodb_endpoint: str) -> None:
+    """The embedded server skips moto's shape walk for reads; the answers stay the same."""
+    plain_port = free_port()
+    plain = ThreadedMotoServer(ip_address="127.0.0.1", port=plain_port, verbose=False)
+    plain.start()
+    try:
+        answers = [
+            _reads(dynamodb_endpoint, f"embedded-{uuid.uuid4().hex}"),
+            _reads(f"http://127.0.0.1:{plain_port}", "plain"),
+        ]
+    finally:
+        plain.stop()
+
+    embedded, expected = answers
+    assert len(embedded) == len(READS) + 2
+    assert embedded == expected
+
+
+def _reads(endpoint: str, table: str) -> list[dict[str, Any]]:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "userId", "KeyType": "HASH"},
+            {"AttributeName": "itemId", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "userId", "AttributeType": "S"},
+            {"AttributeName": "itemId", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for item in ITEMS:
+        client.put_item(TableName=table, Item=item)
+    keys = [{"userId": {"S": "u"}, "itemId": {"S": key}} for key in ("i01", "i07", "nope")]
+    answers = [getattr(client, read)(TableName=table, **request) for read, request in READS]
+    answers.append(client.batch_get_item(RequestItems={table: {"Keys": keys}}))
+    answers.append(
+        client.transact_get_items(
+            TransactItems=[{"Get": {"TableName": table, "Key": key}} for key in keys]
+        )
+    )
+    client.delete_table(TableName=table)
+    return [_comparable(answer, table) for answer in answers]
+
+
+def _comparable(answer: dict[str, Any], table: str) -> dict[str, Any]:
+    """The answer without what may differ between two servers: request ids, table names, the
+    order of a set's members."""
+    answer.pop("ResponseMetadata")
+    text = json.dumps(answer).replace(table, "TABLE")
+    return json.loads(text, object_hook=_sets_sorted)
+
+
+def _sets_sorted(value: dict[str, Any]) -> dict[str, Any]:
+    return {key: sorted(inner) if key in ("SS", "NS") else inner for key, inner in value.items()}
