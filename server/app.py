@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypedDict, cast
 
+import orjson
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -62,6 +64,14 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_error = GraphQLError(error.message, original_error=error)
             graphql_error.extensions = extensions_for(graphql_error, validation_failed=False)
             return ExecutionResult(data=None, errors=[graphql_error])
+
+    def encode_json(self, data: object) -> str:
+        """Responses and WebSocket messages, by orjson (a big answer's JSON in a fraction of
+        `json`'s time); as text, since WebSocket clients expect text frames."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # an integer beyond 64 bits in a JSON scalar: `json` writes those
+            return json.dumps(data, separators=(",", ":"))
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

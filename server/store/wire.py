@@ -3,14 +3,16 @@
 botocore turns every response into Python by walking the operation's output shape: a
 recursive call per AttributeValue, which profiles as most of the server's CPU for a list of
 items. DynamoDB's JSON wire format *is* the AttributeValue structure that `codec` reads, so
-successful responses are handed over as plain `json.loads` output instead. Errors, event
-streams and everything else keep botocore's own parsing.
+successful responses are handed over as plain JSON instead, decoded by orjson (about twice
+as fast as `json` on a page of items). Errors, event streams and everything else keep
+botocore's own parsing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from aiobotocore.parsers import AioJSONParser, AioResponseParserFactory
 
 __all__ = ["use_wire_parser"]
@@ -24,6 +26,14 @@ class WireJSONParser(AioJSONParser):  # type: ignore[misc]
         parsed = self._parse_body_as_json(response["body"])
         self._inject_response_metadata(parsed, response["headers"])
         return parsed
+
+    def _parse_body_as_json(self, body_contents: bytes) -> Any:
+        if not body_contents:
+            return {}
+        try:
+            return orjson.loads(body_contents)
+        except orjson.JSONDecodeError:  # botocore's way: `json`, or the text as a message
+            return super()._parse_body_as_json(body_contents)
 
 
 class WireParserFactory(AioResponseParserFactory):  # type: ignore[misc]

@@ -694,3 +694,14 @@ async def test_another_users_tool_is_invisible_and_unchangeable(
     assert same_name["name"] == "planted"
     assert await get(client, tool["id"]) == tool
     assert (await project_tools(client, project_id))["toolIds"] == [tool["id"]]
+
+
+async def test_an_input_schema_keeps_integers_beyond_64_bits(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 10**30}}}
+
+    created = await create(client, project_id, code_tool(inputSchema=schema))
+    fetched = (await client.data(GET, {"id": created["id"]}))["tool"]
+
+    assert created["inputSchema"] == schema
+    assert fetched["inputSchema"]["properties"]["n"]["maximum"] == 10**30
