@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -132,6 +133,43 @@ async def test_the_dashboard_costs_the_same_for_1_and_20_projects_in_one_round(
         for p in projects
     )
     assert all(p["envVars"] == [{"key": "TOKEN", "value": None, "secret": True}] for p in projects)
+
+
+async def test_the_dashboards_nested_fields_add_no_tasks_for_more_projects(
+    counting: Callable[[str], GraphQLClient],
+) -> None:
+    """Primed nested fields answer at once: no coroutine to gather, no task, per project."""
+    one, twenty = counting(f"one-{uuid.uuid4().hex}"), counting(f"twenty-{uuid.uuid4().hex}")
+    await furnished_projects(one, 1)
+    await furnished_projects(twenty, 20)
+    for client in (one, twenty):  # warm the catalog cache and the connections
+        tally(await client.execute(DASHBOARD))
+
+    with tasks_created() as small:
+        tally(await one.execute(DASHBOARD))
+    with tasks_created() as large:
+        tally(await twenty.execute(DASHBOARD))
+
+    assert small[0] > 0
+    assert large[0] == small[0]
+
+
+@contextmanager
+def tasks_created() -> Iterator[list[int]]:
+    """Counts the tasks the event loop creates inside the block."""
+    loop = asyncio.get_running_loop()
+    created = [0]
+    previous = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        created[0] += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)
+    try:
+        yield created
+    finally:
+        loop.set_task_factory(previous)
 
 
 async def test_one_project_with_every_child_takes_one_round(
