@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.text_cases import ORDINARY_TEXT, UNPRINTABLE_TEXT
 
 TOOL_FIELDS = """
     id projectId name description type inputSchema code config version createdAt updatedAt
@@ -883,3 +884,31 @@ async def test_a_schema_at_the_nesting_limit_is_accepted(client: GraphQLClient) 
     created = await create(client, project_id, action(inputSchema=deepest))
 
     assert created["inputSchema"] == deepest
+
+
+@pytest.mark.parametrize("text", UNPRINTABLE_TEXT.values(), ids=UNPRINTABLE_TEXT.keys())
+async def test_code_and_descriptions_with_control_characters_or_bidi_overrides_are_refused(
+    client: GraphQLClient, store: Store, user_id: str, text: str
+) -> None:
+    project_id = await create_project(client)
+
+    errors = [
+        await client.error(CREATE, {"projectId": project_id, "input": code_tool(code=text)}),
+        await client.error(CREATE, {"projectId": project_id, "input": action(description=text)}),
+    ]
+
+    assert [error["extensions"] for error in errors] == [
+        {"code": "BAD_USER_INPUT", "field": "code"},
+        {"code": "BAD_USER_INPUT", "field": "description"},
+    ]
+    assert await stored_items(store, user_id) == []
+
+
+async def test_code_keeps_tabs_line_breaks_and_ordinary_unicode(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+
+    tool = await create(
+        client, project_id, code_tool(code=ORDINARY_TEXT, description=ORDINARY_TEXT)
+    )
+
+    assert (tool["code"], tool["description"]) == (ORDINARY_TEXT, ORDINARY_TEXT)
