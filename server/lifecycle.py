@@ -20,9 +20,14 @@ __all__ = ["MAX_ITEM_BYTES", "change_status", "fit_logs"]
 MAX_ITEM_BYTES = 400_000
 MAX_LINE_CHARS = 2000
 TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
-# What a log line may not carry as is: control characters (a line is one line, and no
-# terminal escapes), bidirectional embeddings, overrides and isolates. Each is written out.
-UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What the pipeline's text may not carry as is, each written out (ESC as `\x1b`): control
+# characters (no terminal escapes; a log line is one line, an error may have line breaks) and
+# bidirectional embeddings, overrides and isolates. Pipelines print such things; refusing them
+# would lose a status change.
+UNPRINTABLE_IN_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNPRINTABLE_IN_ERROR = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 async def change_status(
@@ -48,22 +53,7 @@ async def change_status(
                 f"deployment {deployment_id!r} is {old.status.name}"
                 f" and cannot become {change.status.name}"
             )
-        now = now_iso()
-        lines = list(change.append_logs)
-        if note is not None:
-            lines.append(note)
-        if change.status is not old.status:
-            lines.append(change.status.value + (f": {change.error}" if change.error else ""))
-        lines = [stamped(line, now) for line in lines]
-        new = old.model_copy(
-            update={
-                "status": change.status,
-                "error": change.error if change.error is not None else old.error,
-                "version": old.version + 1,
-                "updated_at": now,
-            }
-        )
-        new = new.model_copy(update={"logs": fit_logs(new, (old.logs or []) + lines)})
+        new = _moved(old, change, note, now_iso())
         project = await store.projects.get(user_id, old.project_id, consistent=True)
         await store.deployments.change(old, new, project)
         return new
@@ -73,11 +63,31 @@ async def change_status(
     return deployment
 
 
+def _moved(old: Deployment, change: StatusChange, note: str | None, now: str) -> Deployment:
+    """`old` after `change`: its lines (and `note`, and the status line) appended and fitted."""
+    error = change.error and UNPRINTABLE_IN_ERROR.sub(_written_out, change.error)
+    lines = list(change.append_logs)
+    if note is not None:
+        lines.append(note)
+    if change.status is not old.status:
+        lines.append(change.status.value + (f": {error}" if error else ""))
+    new = old.model_copy(
+        update={
+            "status": change.status,
+            "error": error if error is not None else old.error,
+            "version": old.version + 1,
+            "updated_at": now,
+        }
+    )
+    logs = (old.logs or []) + [stamped(line, now) for line in lines]
+    return new.model_copy(update={"logs": fit_logs(new, logs)})
+
+
 def stamped(line: str, now: str) -> str:
     """`line` with the time it was logged in front, unless it carries its own timestamp, and
     its control characters written out (ESC as `\\x1b`); cut to 2,000 characters (only lines
     of over 1,975 lose their end to the timestamp and what is written out)."""
-    line = UNPRINTABLE.sub(_written_out, line)
+    line = UNPRINTABLE_IN_LINE.sub(_written_out, line)
     if not TIMESTAMPED.match(line):
         line = f"{now} {line}"
     return line[:MAX_LINE_CHARS]

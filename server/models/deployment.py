@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from server.models.base import FreeText, InputModel, Record
+from server.models.base import InputModel, Record
 
 __all__ = [
     "MAX_LOG_LINES",
@@ -72,5 +72,6 @@ class Deployment(Record):
 
 class StatusChange(InputModel):
     status: DeploymentStatus
-    error: Annotated[str, FreeText(max_length=4000)] | None = None
+    # Like the log lines, written out rather than refused where it holds control characters.
+    error: Annotated[str, StringConstraints(max_length=4000)] | None = None
     append_logs: list[LogLine] = Field(default_factory=list, max_length=MAX_LOG_LINES)
