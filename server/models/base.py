@@ -39,10 +39,11 @@ __all__ = [
 # Joiners that belong inside words of some scripts (ZWNJ in Persian) and in emoji sequences
 # (ZWJ in 👨‍👩‍👧); a name may hold one only between two visible non-ASCII characters.
 JOINERS = frozenset("\u200c\u200d")
-# Embeddings, overrides and isolates reorder how text is shown (the "Trojan Source" trick);
-# the marks U+200E, U+200F and U+061C that mixed-direction text needs stay allowed.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-TEXT_CONTROLS_ALLOWED = frozenset("\t\n\r")
+# Free text keeps tab, line feed and carriage return, but no other control character (Unicode's
+# Cc is exactly U+0000-U+001F and U+007F-U+009F), nor the embeddings, overrides and isolates
+# that reorder how text is shown (the "Trojan Source" trick); the marks U+200E, U+200F and
+# U+061C that mixed-direction text needs stay allowed.
+UNPRINTABLE_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _name_characters(name: str) -> str:
@@ -72,14 +73,12 @@ def _joins(name: str, index: int) -> bool:
 def _text_characters(text: str) -> str:
     """Refuse NUL and other control characters but tab, line feed and carriage return, and the
     bidirectional embeddings, overrides and isolates, in free text."""
-    for index, char in enumerate(text):
-        if char in BIDI_CONTROLS or (
-            unicodedata.category(char) == "Cc" and char not in TEXT_CONTROLS_ALLOWED
-        ):
-            raise ValueError(
-                "must not contain control characters other than tab and line breaks,"
-                f" nor bidirectional overrides (U+{ord(char):04X} at position {index})"
-            )
+    found = UNPRINTABLE_IN_TEXT.search(text)
+    if found is not None:
+        raise ValueError(
+            "must not contain control characters other than tab and line breaks,"
+            f" nor bidirectional overrides (U+{ord(found.group()):04X} at position {found.start()})"
+        )
     return text
 
 

@@ -10,6 +10,7 @@ of levels deep is measured, not recursed into.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Context, Decimal
 
 __all__ = ["MAX_DYNAMODB_LEVELS", "check_storable", "levels"]
@@ -19,6 +20,8 @@ MAX_SIGNIFICANT_DIGITS = 38
 MIN_EXPONENT = -130  # 1E-130
 MAX_EXPONENT = 125  # 9.99...E+125
 SHOWN = Context(prec=6)  # out-of-range numbers are shown to 6 digits, e.g. 1E+400
+
+SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: not text UTF-8 can hold
 
 Path = tuple[str | int, ...]
 
@@ -86,7 +89,7 @@ def _check_number(value: object, path: Path) -> None:
 def _check_text(text: object, path: Path, what: str) -> None:
     if not isinstance(text, str):
         raise ValueError(f"holds a value that is not JSON at {_pointer(path)}")
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if SURROGATE.search(text):
         raise ValueError(f"{what} at {_pointer(path)} is not valid Unicode (a lone surrogate)")
 
 
