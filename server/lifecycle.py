@@ -15,9 +15,19 @@ from server.store.codec import item_size
 
 __all__ = ["MAX_ITEM_BYTES", "change_status", "fit_logs"]
 
-MAX_ITEM_BYTES = 400 * 1024 - 2048
+# DynamoDB refuses an item over 400 KB (409,600 bytes) as it counts them, the item after an
+# update counted once; `item_size` never undercounts, and this leaves 9,600 bytes more.
+MAX_ITEM_BYTES = 400_000
 MAX_LINE_CHARS = 2000
 TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+# What the pipeline's text may not carry as is, each written out (ESC as `\x1b`): control
+# characters (no terminal escapes; a log line is one line, an error may have line breaks) and
+# bidirectional embeddings, overrides and isolates. Pipelines print such things; refusing them
+# would lose a status change.
+UNPRINTABLE_IN_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNPRINTABLE_IN_ERROR = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 async def change_status(
@@ -43,23 +53,7 @@ async def change_status(
                 f"deployment {deployment_id!r} is {old.status.name}"
                 f" and cannot become {change.status.name}"
             )
-        now = now_iso()
-        lines = [stamped(line, now) for line in change.append_logs]
-        if note is not None:
-            lines.append(f"{now} {note}")
-        if change.status is not old.status:
-            lines.append(
-                f"{now} {change.status.value}" + (f": {change.error}" if change.error else "")
-            )
-        new = old.model_copy(
-            update={
-                "status": change.status,
-                "error": change.error if change.error is not None else old.error,
-                "logs": fit_logs(old, (old.logs or []) + lines),
-                "version": old.version + 1,
-                "updated_at": now,
-            }
-        )
+        new = _moved(old, change, note, now_iso())
         project = await store.projects.get(user_id, old.project_id, consistent=True)
         await store.deployments.change(old, new, project)
         return new
@@ -69,21 +63,51 @@ async def change_status(
     return deployment
 
 
+def _moved(old: Deployment, change: StatusChange, note: str | None, now: str) -> Deployment:
+    """`old` after `change`: its lines (and `note`, and the status line) appended and fitted."""
+    error = change.error and UNPRINTABLE_IN_ERROR.sub(_written_out, change.error)
+    lines = list(change.append_logs)
+    if note is not None:
+        lines.append(note)
+    if change.status is not old.status:
+        lines.append(change.status.value + (f": {error}" if error else ""))
+    new = old.model_copy(
+        update={
+            "status": change.status,
+            "error": error if error is not None else old.error,
+            "version": old.version + 1,
+            "updated_at": now,
+        }
+    )
+    logs = (old.logs or []) + [stamped(line, now) for line in lines]
+    return new.model_copy(update={"logs": fit_logs(new, logs)})
+
+
 def stamped(line: str, now: str) -> str:
-    """`line` with the time it was logged in front, unless it carries its own timestamp;
-    cut to 2,000 characters (only lines of over 1,975 lose their end to the timestamp)."""
+    """`line` with the time it was logged in front, unless it carries its own timestamp, and
+    its control characters written out (ESC as `\\x1b`); cut to 2,000 characters (only lines
+    of over 1,975 lose their end to the timestamp and what is written out)."""
+    line = UNPRINTABLE_IN_LINE.sub(_written_out, line)
     if not TIMESTAMPED.match(line):
         line = f"{now} {line}"
     return line[:MAX_LINE_CHARS]
 
 
+def _written_out(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def fit_logs(deployment: Deployment, lines: list[str]) -> list[str]:
-    """The newest lines that fit: at most 1,000, and within the item's 400 KB."""
+    """The newest of `lines` that fit as the deployment's logs: at most 1,000, and the item
+    with them within MAX_ITEM_BYTES as DynamoDB counts it; the oldest lines go first."""
     kept = lines[-MAX_LOG_LINES:]
-    room = MAX_ITEM_BYTES - item_size(deployment.model_copy(update={"logs": []}).to_item())
-    used = sum(len(line.encode()) + 1 for line in kept) + 3
+    without_logs = deployment.model_copy(update={"logs": []}).to_item()
+    room = MAX_ITEM_BYTES - item_size(without_logs)  # `logs` already counted, as an empty list
+    sizes = [1 + len(line.encode()) for line in kept]  # a list element: 1 byte + the string
+    used = sum(sizes)
     start = 0
     while used > room and start < len(kept):
-        used -= len(kept[start].encode()) + 1
+        used -= sizes[start]
         start += 1
     return kept[start:]

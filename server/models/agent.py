@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from server.models.base import Description, DisplayName, InputModel, Patch, Record
+from server.models.base import Description, DisplayName, FreeText, InputModel, Patch, Record
 from server.models.builtin_tool import ToolName
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 # must stay within DynamoDB's 100 items.
 MAX_TOOLS_PER_AGENT = 32
 
-SystemPrompt = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+SystemPrompt = Annotated[str, FreeText(min_length=1, max_length=100_000)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")]
 ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,256}$")]
 

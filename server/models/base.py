@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -10,11 +12,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import CoreSchema, core_schema
 from ulid import ULID
 
 from server.errors import BadUserInput
@@ -23,6 +25,8 @@ __all__ = [
     "Description",
     "DisplayName",
     "ExpectedVersion",
+    "FreeText",
+    "Name",
     "Patch",
     "InputModel",
     "Record",
@@ -32,8 +36,81 @@ __all__ = [
     "parse_input",
 ]
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-Description = Annotated[str, StringConstraints(max_length=4000)]
+# Joiners that belong inside words of some scripts (ZWNJ in Persian) and in emoji sequences
+# (ZWJ in 👨‍👩‍👧); a name may hold one only between two visible non-ASCII characters.
+JOINERS = frozenset("\u200c\u200d")
+# Free text keeps tab, line feed and carriage return, but no other control character (Unicode's
+# Cc is exactly U+0000-U+001F and U+007F-U+009F), nor the embeddings, overrides and isolates
+# that reorder how text is shown (the "Trojan Source" trick); the marks U+200E, U+200F and
+# U+061C that mixed-direction text needs stay allowed.
+UNPRINTABLE_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _name_characters(name: str) -> str:
+    """Refuse control, format and separator characters (Unicode Cc, Cf, Zl, Zp) in a name,
+    but for a joiner between two visible non-ASCII characters."""
+    for index, char in enumerate(name):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp") or (category == "Cf" and not _joins(name, index)):
+            raise ValueError(
+                f"must not contain control or format characters"
+                f" (U+{ord(char):04X} at position {index})"
+            )
+    return name
+
+
+def _joins(name: str, index: int) -> bool:
+    if name[index] not in JOINERS or not 0 < index < len(name) - 1:
+        return False
+    return all(
+        not neighbour.isascii()
+        and not neighbour.isspace()
+        and unicodedata.category(neighbour) not in ("Cc", "Cf", "Zl", "Zp")
+        for neighbour in (name[index - 1], name[index + 1])
+    )
+
+
+def _text_characters(text: str) -> str:
+    """Refuse NUL and other control characters but tab, line feed and carriage return, and the
+    bidirectional embeddings, overrides and isolates, in free text."""
+    found = UNPRINTABLE_IN_TEXT.search(text)
+    if found is not None:
+        raise ValueError(
+            "must not contain control characters other than tab and line breaks,"
+            f" nor bidirectional overrides (U+{ord(found.group()):04X} at position {found.start()})"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Name:
+    """`Annotated[str, Name(max_length=...)]`: a name or label, stripped, not blank, without
+    control or format characters; used wherever names are declared."""
+
+    max_length: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
+        text = core_schema.str_schema(
+            strip_whitespace=True, min_length=1, max_length=self.max_length
+        )
+        return core_schema.no_info_after_validator_function(_name_characters, text)
+
+
+@dataclass(frozen=True)
+class FreeText:
+    """`Annotated[str, FreeText(max_length=...)]`: descriptions, prompts, values, code; any
+    text but control characters (tab and line breaks aside) and bidirectional overrides."""
+
+    max_length: int | None = None
+    min_length: int | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
+        text = core_schema.str_schema(min_length=self.min_length, max_length=self.max_length)
+        return core_schema.no_info_after_validator_function(_text_characters, text)
+
+
+DisplayName = Annotated[str, Name(max_length=128)]
+Description = Annotated[str, FreeText(max_length=4000)]
 ExpectedVersion = Annotated[int | None, Field(ge=1)]
 
 InputT = TypeVar("InputT", bound="InputModel")

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
-from server.models.base import Description, InputModel, Record
+from server.models.base import Description, InputModel, Name, Record
 from server.models.json_schema import InputSchema
 
 __all__ = ["BuiltinTool", "BuiltinToolSpec", "ToolName"]
 
 ToolName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Label = Annotated[str, Name(max_length=64)]
 
 
 class BuiltinTool(Record):

@@ -72,5 +72,6 @@ class Deployment(Record):
 
 class StatusChange(InputModel):
     status: DeploymentStatus
+    # Like the log lines, written out rather than refused where it holds control characters.
     error: Annotated[str, StringConstraints(max_length=4000)] | None = None
     append_logs: list[LogLine] = Field(default_factory=list, max_length=MAX_LOG_LINES)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
-from server.models.base import InputModel, Record
+from server.models.base import FreeText, InputModel, Record
 
 __all__ = ["EnvVar", "EnvVarSpec", "env_id"]
 
@@ -24,7 +24,7 @@ def _fits(value: str) -> str:
 
 
 EnvKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
-EnvValue = Annotated[str, AfterValidator(_fits)]
+EnvValue = Annotated[str, FreeText(), AfterValidator(_fits)]
 
 
 class EnvVar(Record):

@@ -9,16 +9,16 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from server.errors import BadUserInput
-from server.models.base import Description, InputModel, Patch, Record
+from server.models.base import Description, FreeText, InputModel, Patch, Record
 from server.models.builtin_tool import ToolName
 from server.models.json_schema import InputSchema
 
 __all__ = ["NewTool", "Tool", "ToolPatch", "ToolType", "name_reservation_id"]
 
-Code = Annotated[str, StringConstraints(max_length=200_000)]
+Code = Annotated[str, FreeText(max_length=200_000)]
 
 
 class ToolType(Enum):

@@ -10,6 +10,10 @@ walking botocore's output shape, which for an AttributeValue tries each of its t
 (about 1.6 ms an item returned, more than all of the API's own work per item). moto hands
 reads their items as DynamoDB JSON already, so the walk changes nothing but the time;
 `tests/store/test_embedded.py` compares the answers with plain moto's.
+
+An update that replaces an attribute is held to the item size limit as DynamoDB holds it: the
+item as it will be. moto 5.2 adds the new value to the whole item, the value it replaces
+included, so a deployment whose logs fill most of its item could never take another line.
 """
 
 from __future__ import annotations
@@ -24,17 +28,23 @@ import time
 from typing import Any
 
 from moto.core.responses import ActionContext, ActionResult
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
 # Results that are AttributeValues and plain JSON all through (no timestamps, no blobs of ours).
 PLAIN_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+# moto's own item size limit (between DynamoDB's 400 KB and what it was seen to accept).
+MOTO_ITEM_LIMIT = 405_000
 
 
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     answer_reads_plainly()
+    count_replaced_attributes_once()
     server = make_server(
         "127.0.0.1",
         0,
@@ -78,6 +88,21 @@ def answer_reads_plainly() -> None:
         return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(body)
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def count_replaced_attributes_once() -> None:
+    """moto's size check on setting an attribute, without the value being replaced."""
+
+    def size(part: Any) -> int:
+        return part.size() if type(part) is DynamoType else bytesize(str(part))
+
+    def __setitem__(self: LimitedSizeDict, key: str, value: Any) -> None:
+        others = sum(bytesize(name) + size(kept) for name, kept in self.items() if name != key)
+        if others + bytesize(key) + size(value) > MOTO_ITEM_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self, key, value)
+
+    LimitedSizeDict.__setitem__ = __setitem__  # type: ignore[method-assign]
 
 
 def _exit_when_parent_goes() -> None:

@@ -8,11 +8,13 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from starlette.types import ASGIApp
 
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
 AGENT_FIELDS = """
     id projectId name description type systemPrompt toolNames builtinToolNames
@@ -557,3 +559,53 @@ async def test_another_users_agent_is_invisible_and_unchangeable(
     assert create_there["extensions"]["code"] == "NOT_FOUND"
     assert await get(client, agent["id"]) == agent
     assert await agent_ids(client, project_id) == [agent["id"]]
+
+
+@pytest.mark.parametrize("name", UNPRINTABLE_NAMES.values(), ids=UNPRINTABLE_NAMES.keys())
+async def test_agent_names_with_control_or_format_characters_are_bad_user_input(
+    client: GraphQLClient, name: str
+) -> None:
+    project_id = await create_project(client)
+    agent = await create(client, project_id)
+
+    errors = [
+        await client.error(CREATE, {"projectId": project_id, "input": agent_input(name)}),
+        await client.error(UPDATE, {"id": agent["id"], "input": {"name": name}}),
+    ]
+
+    for error in errors:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "name"}
+    assert await agent_ids(client, project_id) == [agent["id"]]
+    assert await get(client, agent["id"]) == agent
+
+
+@pytest.mark.parametrize("text", UNPRINTABLE_TEXT.values(), ids=UNPRINTABLE_TEXT.keys())
+async def test_system_prompts_with_control_characters_or_bidi_overrides_are_bad_user_input(
+    client: GraphQLClient, text: str
+) -> None:
+    project_id = await create_project(client)
+    agent = await create(client, project_id)
+
+    errors = [
+        await client.error(
+            CREATE, {"projectId": project_id, "input": agent_input(systemPrompt=text)}
+        ),
+        await client.error(UPDATE, {"id": agent["id"], "input": {"systemPrompt": text}}),
+    ]
+
+    for error in errors:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "systemPrompt"}
+    assert await get(client, agent["id"]) == agent
+
+
+async def test_agents_keep_ordinary_unicode_names_and_multiline_prompts(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+
+    agents = [
+        await create(client, project_id, name=name, systemPrompt=ORDINARY_TEXT)
+        for name in ORDINARY_NAMES.values()
+    ]
+
+    assert [agent["name"] for agent in agents] == list(ORDINARY_NAMES.values())

@@ -235,6 +235,73 @@ async def test_upsert_refuses_an_input_schema_that_is_not_a_valid_object_json_sc
     assert await get(admin, name) is None
 
 
+def nested_schema(depth: int) -> dict[str, Any]:
+    """An object schema of `depth` levels of objects, itself included."""
+    schema: dict[str, Any] = {"type": "object"}
+    for _ in range(depth - 1):
+        schema = {"type": "object", "additionalProperties": schema}
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("input_schema", "message"),
+    [
+        ({"type": "object", "maxProperties": 1e308}, "(1E+308 at /maxProperties)"),
+        ({"type": "object", "maxProperties": 10**400}, "(1E+400 at /maxProperties)"),
+        (nested_schema(29), "nests 29 levels deep; at most 28 fit in a deployment snapshot"),
+        (nested_schema(100), "nests 100 levels deep; at most 28 fit in a deployment snapshot"),
+    ],
+    ids=["1e308", "10**400", "29 levels", "100 levels"],
+)
+async def test_upsert_refuses_an_input_schema_dynamodb_could_not_store(
+    admin: GraphQLClient,
+    caplog: pytest.LogCaptureFixture,
+    input_schema: dict[str, Any],
+    message: str,
+) -> None:
+    name, category = unique("unstorable"), unique("cat")
+
+    error = await admin.error(
+        UPSERT, {"input": tool_input(name, category, inputSchema=input_schema)}
+    )
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "inputSchema"}
+    assert error["message"].startswith("inputSchema: ")
+    assert message in error["message"]
+    assert await get(admin, name) is None
+    assert [record for record in caplog.records if record.name == "server.errors"] == []
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["nul\x00", "\x1b[31mred", "\u202eevil", "\u200b\u200b", "\u00ad", "del\x7f", "c1\x9b", " \t "],
+    ids=["NUL", "ESC", "U+202E", "zero-width", "soft hyphen", "DEL", "C1", "blank"],
+)
+async def test_upsert_refuses_type_and_category_labels_with_control_or_format_characters(
+    admin: GraphQLClient, label: str
+) -> None:
+    name = unique("labelled")
+
+    errors = [
+        await admin.error(UPSERT, {"input": tool_input(name, unique("cat"), type=label)}),
+        await admin.error(UPSERT, {"input": tool_input(name, label)}),
+    ]
+
+    assert [error["extensions"] for error in errors] == [
+        {"code": "BAD_USER_INPUT", "field": "type"},
+        {"code": "BAD_USER_INPUT", "field": "category"},
+    ]
+    assert await get(admin, name) is None
+
+
+async def test_upsert_accepts_ordinary_unicode_labels(admin: GraphQLClient) -> None:
+    category = unique("Météo ☁️ 天气")
+
+    created = await upsert(admin, tool_input(unique("weather"), category, type="requête 🌦"))
+
+    assert (created["category"], created["type"]) == (category, "requête 🌦")
+
+
 async def test_set_active_of_an_unknown_name_is_not_found_and_creates_nothing(
     admin: GraphQLClient,
 ) -> None:

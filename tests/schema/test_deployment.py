@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -16,8 +17,12 @@ from starlette.types import ASGIApp
 from ulid import ULID as UniqueId
 
 from server.app import create_app
+from server.lifecycle import MAX_ITEM_BYTES
+from server.models.json_schema import MAX_SCHEMA_LEVELS
+from server.models.stored_json import MAX_DYNAMODB_LEVELS, levels
 from server.settings import Settings
 from server.store import Store
+from server.store.codec import item_size
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
 
@@ -34,6 +39,11 @@ mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
 CREATE_TOOL = """
 mutation CreateTool($projectId: ID!, $input: ToolInput!) {
   createTool(projectId: $projectId, input: $input) { id }
+}
+"""
+UPDATE_TOOL = """
+mutation UpdateTool($id: ID!, $input: UpdateToolInput!) {
+  updateTool(id: $id, input: $input) { id }
 }
 """
 SET_MAIN_CONFIG = """
@@ -790,3 +800,136 @@ async def test_listed_deployments_come_with_their_config_and_logs(
         "config": newer["config"],
         "logs": newer["logs"],
     }
+
+
+def numbered_lines(start: int, count: int = 450) -> list[str]:
+    """`count` lines of 2,000 characters, `step 0000 xxx…` from `start` on."""
+    return [f"step {index:04d} ".ljust(2000, "x") for index in range(start, start + count)]
+
+
+def steps(logs: list[str]) -> list[int]:
+    """The step numbers of the `numbered_lines` among `logs`, in order."""
+    return [int(line.split()[2]) for line in logs if line.split()[1] == "step"]
+
+
+def unexpected_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == "server.errors"]
+
+
+async def assert_fits(store: Store, user_id: str, deployment: dict[str, Any]) -> None:
+    item = await stored(store, user_id, deployment["id"])
+    assert item is not None
+    assert item["logs"] == deployment["logs"]
+    assert item_size(item) <= MAX_ITEM_BYTES
+
+
+async def test_450_lines_of_2000_characters_keep_the_newest_that_fit_again_and_again(
+    client: GraphQLClient,
+    admin: GraphQLClient,
+    store: Store,
+    user_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deployment = await deploy(client, await new_project(client))
+
+    for batch in range(3):
+        moved = await move(
+            admin, user_id, deployment["id"], "DEPLOYING", logs=numbered_lines(450 * batch)
+        )
+
+        kept = steps(moved["logs"])
+        assert kept == list(range(450 * (batch + 1) - len(kept), 450 * (batch + 1)))
+        assert 150 < len(kept) < 450
+        await assert_fits(store, user_id, moved)
+    assert unexpected_errors(caplog) == []
+
+
+async def snapshot_of(client: GraphQLClient, project_id: str, size: int) -> dict[str, Any]:
+    """A deployment of `project_id` whose snapshot is `size` bytes, by two tools' code."""
+    tool_ids = []
+    for name, code in (("filler-a", "#" * 200_000), ("filler-b", "#")):
+        tool = {"name": name, "type": "CODE", "inputSchema": {"type": "object"}, "code": code}
+        created = await client.data(CREATE_TOOL, {"projectId": project_id, "input": tool})
+        tool_ids.append(created["createTool"]["id"])
+    first = await deploy(client, project_id)
+    await client.data(CANCEL, {"id": first["id"]})
+    code = "#" * (1 + size - item_size(first["config"]))
+    await client.data(UPDATE_TOOL, {"id": tool_ids[1], "input": {"code": code}})
+    return await deploy(client, project_id)
+
+
+async def test_a_snapshot_at_its_maximum_still_takes_full_logs_and_the_longest_error(
+    client: GraphQLClient,
+    admin: GraphQLClient,
+    store: Store,
+    user_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deployment = await snapshot_of(client, await new_project(client, "Biggest"), 350_000)
+    assert item_size(deployment["config"]) == 350_000
+
+    deploying = await move(admin, user_id, deployment["id"], "DEPLOYING", logs=numbered_lines(0))
+    await assert_fits(store, user_id, deploying)
+    failed = await move(
+        admin, user_id, deployment["id"], "FAILED", error="é" * 4000, logs=numbered_lines(450)
+    )
+    await assert_fits(store, user_id, failed)
+
+    assert steps(deploying["logs"])[-1] == 449
+    assert steps(failed["logs"])[-1] == 899
+    assert failed["logs"][-1].startswith(failed["updatedAt"] + " failed: éé")
+    assert failed["error"] == "é" * 4000
+    assert unexpected_errors(caplog) == []
+
+
+async def test_control_characters_in_log_lines_are_written_out(
+    client: GraphQLClient, admin: GraphQLClient, user_id: str
+) -> None:
+    deployment = await deploy(client, await new_project(client))
+
+    moved = await move(
+        admin, user_id, deployment["id"], "DEPLOYING", logs=["\x1b[2Jcleared\nforged \u202eline"]
+    )
+
+    assert untimed(moved["logs"])[-2] == "\\x1b[2Jcleared\\x0aforged \\u202eline"
+
+
+async def test_an_errors_control_characters_are_written_out_and_its_line_breaks_kept(
+    client: GraphQLClient, admin: GraphQLClient, store: Store, user_id: str
+) -> None:
+    deployment = await deploy(client, await new_project(client))
+
+    failed = await move(
+        admin, user_id, deployment["id"], "FAILED", error="\x1b[31mboom\x1b[0m\n\tat \u202estep"
+    )
+
+    assert failed["error"] == "\\x1b[31mboom\\x1b[0m\n\tat \\u202estep"
+    assert untimed(failed["logs"])[-1] == "failed: \\x1b[31mboom\\x1b[0m\\x0a\tat \\u202estep"
+    item = await stored(store, user_id, deployment["id"])
+    assert item is not None
+    assert item["error"] == failed["error"]
+
+
+def nested_schema(depth: int) -> dict[str, Any]:
+    """An object schema of `depth` levels of objects, itself included."""
+    schema: dict[str, Any] = {"type": "object"}
+    for _ in range(depth - 1):
+        schema = {"type": "object", "additionalProperties": schema}
+    return schema
+
+
+async def test_a_tool_schema_at_the_nesting_limit_deploys_and_fills_dynamodbs_levels(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await new_project(client, "Deep")
+    schema = nested_schema(MAX_SCHEMA_LEVELS)
+    tool = {"name": "deep", "type": "FRONTEND_ACTION", "inputSchema": schema}
+    await client.data(CREATE_TOOL, {"projectId": project_id, "input": tool})
+
+    deployment = await deploy(client, project_id)
+
+    item = await stored(store, user_id, deployment["id"])
+    assert item is not None
+    assert item["config"]["tools"][0]["inputSchema"] == schema
+    assert levels(schema) == MAX_SCHEMA_LEVELS == 28
+    assert levels(item["config"]) == MAX_DYNAMODB_LEVELS == 31

@@ -8,10 +8,12 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from starlette.types import ASGIApp
 
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.text_cases import ORDINARY_TEXT, UNPRINTABLE_TEXT
 
 ENV_FIELDS = "id projectId key value secret createdAt updatedAt"
 CREATE_PROJECT = """
@@ -509,3 +511,25 @@ async def test_another_users_project_variables_are_not_found_and_unchanged(
     assert project["envVars"] == [mine]
     assert await stored_var(store, intruder_id, project_id, "MINE") is None
     assert await stored_var(store, intruder_id, project_id, "EXTRA") is None
+
+
+@pytest.mark.parametrize("value", UNPRINTABLE_TEXT.values(), ids=UNPRINTABLE_TEXT.keys())
+async def test_values_with_control_characters_or_bidi_overrides_are_bad_user_input(
+    client: GraphQLClient, store: Store, user_id: str, value: str
+) -> None:
+    project_id = await create_project(client)
+
+    error = await client.error(
+        SET, {"projectId": project_id, "input": {"key": "K", "value": value}}
+    )
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "value"}
+    assert await stored_var(store, user_id, project_id, "K") is None
+
+
+async def test_values_keep_tabs_line_breaks_and_ordinary_unicode(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+
+    variable = await set_var(client, project_id, "PEM", ORDINARY_TEXT)
+
+    assert variable["value"] == ORDINARY_TEXT

@@ -6,10 +6,12 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
 from starlette.types import ASGIApp
 
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
 CONFIG_FIELDS = """
     id projectId name description systemPrompt model { region modelId } config version
@@ -370,3 +372,36 @@ async def test_deleting_the_project_deletes_its_main_config(
     error = await client.error(SET, {"projectId": project_id, "input": config_input()})
     assert error["extensions"]["code"] == "NOT_FOUND"
     assert await stored_config(store, user_id, project_id) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [*(("name", name) for name in UNPRINTABLE_NAMES.values())]
+    + [*(("systemPrompt", text) for text in UNPRINTABLE_TEXT.values())]
+    + [*(("description", text) for text in UNPRINTABLE_TEXT.values())],
+    ids=[f"name {case}" for case in UNPRINTABLE_NAMES]
+    + [f"systemPrompt {case}" for case in UNPRINTABLE_TEXT]
+    + [f"description {case}" for case in UNPRINTABLE_TEXT],
+)
+async def test_main_config_text_with_control_or_format_characters_is_bad_user_input(
+    client: GraphQLClient, store: Store, user_id: str, field: str, value: str
+) -> None:
+    project_id = await create_project(client)
+
+    error = await client.error(
+        SET, {"projectId": project_id, "input": config_input(**{field: value})}
+    )
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+    assert await stored_config(store, user_id, project_id) is None
+
+
+async def test_main_config_keeps_an_ordinary_unicode_name_and_a_multiline_prompt(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    name = ORDINARY_NAMES["emoji ZWJ sequence"]
+
+    config = await set_config(client, project_id, name=name, systemPrompt=ORDINARY_TEXT)
+
+    assert (config["config"]["name"], config["config"]["system_prompt"]) == (name, ORDINARY_TEXT)

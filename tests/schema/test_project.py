@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from starlette.types import ASGIApp
 
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
 PROJECT_FIELDS = """
     id name description agentIds toolIds envIds deploymentIds version createdAt updatedAt
@@ -277,3 +279,44 @@ async def test_items_written_without_a_version_count_as_version_1(
 
     assert seen["version"] == 1
     assert updated["updateProject"]["version"] == 2
+
+
+@pytest.mark.parametrize("name", UNPRINTABLE_NAMES.values(), ids=UNPRINTABLE_NAMES.keys())
+async def test_names_with_control_or_format_characters_are_bad_user_input(
+    client: GraphQLClient, name: str
+) -> None:
+    project = await create(client, "Valid")
+
+    errors = [
+        await client.error(CREATE, {"input": {"name": name}}),
+        await client.error(UPDATE, {"id": project["id"], "input": {"name": name}}),
+    ]
+
+    for error in errors:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "name"}
+        assert error["message"].startswith("name: ")
+    assert (await client.data(LIST))["projects"] == [{"id": project["id"], "name": "Valid"}]
+
+
+@pytest.mark.parametrize("name", ORDINARY_NAMES.values(), ids=ORDINARY_NAMES.keys())
+async def test_ordinary_unicode_names_are_kept_as_written(client: GraphQLClient, name: str) -> None:
+    project = await create(client, name, ORDINARY_TEXT)
+
+    assert (project["name"], project["description"]) == (name, ORDINARY_TEXT)
+    assert (await client.data(GET, {"id": project["id"]}))["project"]["name"] == name
+
+
+@pytest.mark.parametrize("text", UNPRINTABLE_TEXT.values(), ids=UNPRINTABLE_TEXT.keys())
+async def test_descriptions_with_control_characters_or_bidi_overrides_are_bad_user_input(
+    client: GraphQLClient, text: str
+) -> None:
+    project = await create(client, "Valid")
+
+    errors = [
+        await client.error(CREATE, {"input": {"name": "ok", "description": text}}),
+        await client.error(UPDATE, {"id": project["id"], "input": {"description": text}}),
+    ]
+
+    for error in errors:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "description"}
+    assert (await client.data(GET, {"id": project["id"]}))["project"]["version"] == 1

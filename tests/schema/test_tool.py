@@ -9,11 +9,13 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from starlette.types import ASGIApp
 
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.text_cases import ORDINARY_TEXT, UNPRINTABLE_TEXT
 
 TOOL_FIELDS = """
     id projectId name description type inputSchema code config version createdAt updatedAt
@@ -705,3 +707,208 @@ async def test_an_input_schema_keeps_integers_beyond_64_bits(client: GraphQLClie
 
     assert created["inputSchema"] == schema
     assert fetched["inputSchema"]["properties"]["n"]["maximum"] == 10**30
+
+
+# What DynamoDB cannot store, written as JSON text: `json.dumps` would refuse NaN, but a
+# client's JSON parser (and the server's, Python's `json`) takes it.
+UNSTORABLE_NUMBERS = [
+    ("NaN", "numbers must be finite (NaN at /properties/n/maximum)"),
+    ("Infinity", "numbers must be finite (Infinity at /properties/n/maximum)"),
+    ("-Infinity", "numbers must be finite (-Infinity at /properties/n/maximum)"),
+    ("1e308", "in magnitude (1E+308 at /properties/n/maximum)"),
+    ("1" + "0" * 400, "in magnitude (1E+400 at /properties/n/maximum)"),
+    ("1e-131", "in magnitude (1E-131 at /properties/n/maximum)"),
+    ("1" * 39, "at most 38 significant digits (39 at /properties/n/maximum)"),
+]
+
+
+def unexpected_errors(caplog: pytest.LogCaptureFixture) -> list[Any]:
+    return [record for record in caplog.records if record.name == "server.errors"]
+
+
+async def post_text(client: GraphQLClient, query: str, variables: str) -> dict[str, Any]:
+    """The one error of `query` with `variables` given as JSON text."""
+    body = f'{{"query": {json.dumps(query)}, "variables": {variables}}}'
+    response = await client.http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    errors: list[dict[str, Any]] = response.json()["errors"]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+@pytest.mark.parametrize(("number", "message"), UNSTORABLE_NUMBERS, ids=lambda v: str(v)[:12])
+async def test_numbers_dynamodb_cannot_store_are_bad_user_input_in_variables(
+    client: GraphQLClient,
+    store: Store,
+    user_id: str,
+    caplog: pytest.LogCaptureFixture,
+    number: str,
+    message: str,
+) -> None:
+    project_id = await create_project(client)
+    tool = await create(client, project_id, code_tool("kept"))
+    schema = (
+        f'{{"type": "object", "properties": {{"n": {{"type": "number", "maximum": {number}}}}}}}'
+    )
+    new_tool = f'{{"name": "t", "type": "FRONTEND_ACTION", "inputSchema": {schema}}}'
+
+    errors = [
+        await post_text(client, CREATE, f'{{"projectId": "{project_id}", "input": {new_tool}}}'),
+        await post_text(
+            client, UPDATE, f'{{"id": "{tool["id"]}", "input": {{"inputSchema": {schema}}}}}'
+        ),
+    ]
+
+    for error in errors:
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "inputSchema"}
+        assert error["message"].startswith("inputSchema: ")
+        assert message in error["message"]
+    assert await stored_tools(store, user_id) == [await stored_tool(store, user_id, tool["id"])]
+    assert await get(client, tool["id"]) == tool
+    assert unexpected_errors(caplog) == []
+
+
+async def stored_tool(store: Store, user_id: str, tool_id: str) -> dict[str, Any]:
+    item: dict[str, Any] | None = await store.dynamo.get_item(
+        store.tables.tools, {"userId": user_id, "toolId": tool_id}, consistent=True
+    )
+    assert item is not None
+    return item
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [
+        ("1e308", "(1E+308 at /maximum)"),
+        ("1" + "0" * 400, "(1E+400 at /maximum)"),
+        ("1e400", "numbers must be finite (Infinity at /maximum)"),
+    ],
+    ids=["1e308", "10**400", "1e400"],
+)
+async def test_numbers_dynamodb_cannot_store_are_bad_user_input_in_literals(
+    client: GraphQLClient,
+    store: Store,
+    user_id: str,
+    caplog: pytest.LogCaptureFixture,
+    literal: str,
+    message: str,
+) -> None:
+    project_id = await create_project(client)
+    query = f"""
+    mutation Literal($projectId: ID!) {{
+      createTool(projectId: $projectId, input: {{
+        name: "t", type: FRONTEND_ACTION, inputSchema: {{type: "object", maximum: {literal}}}
+      }}) {{ id }}
+    }}
+    """
+
+    error = await client.error(query, {"projectId": project_id})
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "inputSchema"}
+    assert message in error["message"]
+    assert await stored_items(store, user_id) == []
+    assert unexpected_errors(caplog) == []
+
+
+def nested_schema(depth: int) -> dict[str, Any]:
+    """An object schema of `depth` levels of objects, itself included."""
+    schema: dict[str, Any] = {"type": "object"}
+    for _ in range(depth - 1):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+@pytest.mark.parametrize("depth", [29, 100, 900])
+async def test_a_schema_nested_deeper_than_a_snapshot_holds_is_bad_user_input(
+    client: GraphQLClient,
+    store: Store,
+    user_id: str,
+    caplog: pytest.LogCaptureFixture,
+    depth: int,
+) -> None:
+    project_id = await create_project(client)
+    schema = nested_schema((depth + 1) // 2)  # two levels a step: the schema, `properties`
+    levels = 2 * ((depth + 1) // 2) - 1
+
+    error = await client.error(
+        CREATE, {"projectId": project_id, "input": action(inputSchema=schema)}
+    )
+
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "inputSchema"}
+    assert error["message"] == (
+        f"inputSchema: nests {levels} levels deep; at most 28 fit in a deployment snapshot"
+    )
+    assert await stored_items(store, user_id) == []
+    assert unexpected_errors(caplog) == []
+
+
+async def test_a_literal_nested_10000_levels_is_refused_by_the_parser_without_a_traceback(
+    client: GraphQLClient, store: Store, user_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    project_id = await create_project(client)
+    literal = '{type: "object", items: ' * 10_000 + "{}" + "}" * 10_000
+    tool = f'{{name: "t", type: FRONTEND_ACTION, inputSchema: {literal}}}'
+    query = f"""
+    mutation Deep($projectId: ID!) {{ createTool(projectId: $projectId, input: {tool}) {{ id }} }}
+    """
+
+    error = await client.error(query, {"projectId": project_id})
+
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert await stored_items(store, user_id) == []
+    assert unexpected_errors(caplog) == []
+
+
+async def test_the_largest_and_smallest_numbers_dynamodb_stores_survive_a_round_trip(
+    client: GraphQLClient,
+) -> None:
+    project_id = await create_project(client)
+    largest = int("9" * 38) * 10**88  # 9.9999999999999999999999999999999999999E+125
+    extremes = [largest, -largest, 1e-130, -1e-130, int("1" * 38), 0]
+    schema = {"type": "object", "properties": {"n": {"type": "number", "examples": extremes}}}
+
+    created = await create(client, project_id, action(inputSchema=schema))
+    fetched = await get(client, created["id"])
+
+    assert fetched is not None
+    assert created["inputSchema"] == fetched["inputSchema"] == schema
+
+
+async def test_a_schema_at_the_nesting_limit_is_accepted(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+    schema = nested_schema(14)  # 27 levels
+    deepest = {"type": "object", "additionalProperties": schema}  # 28
+
+    created = await create(client, project_id, action(inputSchema=deepest))
+
+    assert created["inputSchema"] == deepest
+
+
+@pytest.mark.parametrize("text", UNPRINTABLE_TEXT.values(), ids=UNPRINTABLE_TEXT.keys())
+async def test_code_and_descriptions_with_control_characters_or_bidi_overrides_are_refused(
+    client: GraphQLClient, store: Store, user_id: str, text: str
+) -> None:
+    project_id = await create_project(client)
+
+    errors = [
+        await client.error(CREATE, {"projectId": project_id, "input": code_tool(code=text)}),
+        await client.error(CREATE, {"projectId": project_id, "input": action(description=text)}),
+    ]
+
+    assert [error["extensions"] for error in errors] == [
+        {"code": "BAD_USER_INPUT", "field": "code"},
+        {"code": "BAD_USER_INPUT", "field": "description"},
+    ]
+    assert await stored_items(store, user_id) == []
+
+
+async def test_code_keeps_tabs_line_breaks_and_ordinary_unicode(client: GraphQLClient) -> None:
+    project_id = await create_project(client)
+
+    tool = await create(
+        client, project_id, code_tool(code=ORDINARY_TEXT, description=ORDINARY_TEXT)
+    )
+
+    assert (tool["code"], tool["description"]) == (ORDINARY_TEXT, ORDINARY_TEXT)

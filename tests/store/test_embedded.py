@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import httpx
+import pytest
 from moto.server import ThreadedMotoServer
 
 from server.store.embedded import EmbeddedDynamoDB
@@ -205,3 +206,41 @@ def _comparable(answer: dict[str, Any], table: str) -> dict[str, Any]:
 
 def _sets_sorted(value: dict[str, Any]) -> dict[str, Any]:
     return {key: sorted(inner) if key in ("SS", "NS") else inner for key, inner in value.items()}
+
+
+def test_an_update_is_held_to_the_item_limit_as_the_item_will_be(dynamodb_endpoint: str) -> None:
+    """DynamoDB counts the item after the update; moto alone also counts the value replaced."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    table = f"sizes-{uuid.uuid4().hex}"
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"id": {"S": "big"}}
+    try:
+        client.put_item(TableName=table, Item={**key, "logs": {"S": "a" * 300_000}})
+
+        def replace_logs(size: int) -> None:
+            client.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET logs = :logs",
+                ExpressionAttributeValues={":logs": {"S": "b" * size}},
+            )
+
+        replace_logs(300_000)  # 300 KB replacing 300 KB: an item of 300 KB
+        with pytest.raises(client.exceptions.ClientError, match="Item size to update"):
+            replace_logs(420_000)
+        stored = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    finally:
+        client.delete_table(TableName=table)
+
+    assert stored["logs"]["S"] == "b" * 300_000
