@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from server.store import Store
 from server.store.dynamo import Expression
+from server.store.usage import USAGE_ID
 from tests.conftest import GraphQLClient
 
 TOOL_FIELDS = """
@@ -112,9 +113,11 @@ async def project_tools(client: GraphQLClient, project_id: str) -> dict[str, Any
 
 
 async def stored_items(store: Store, user_id: str) -> list[dict[str, Any]]:
-    """Every item of the user's partition of the Tools table, name reservations included."""
+    """Every item of the user's partition of the Tools table, name reservations included
+    (but not the account's usage item, which `tests/store/test_usage.py` covers)."""
     key = Expression("userId = :user", values={":user": user_id})
-    return [item async for item in store.dynamo.query(store.tables.tools, key, consistent=True)]
+    items = store.dynamo.query(store.tables.tools, key, consistent=True)
+    return [item async for item in items if item["toolId"] != USAGE_ID]
 
 
 async def stored_tools(store: Store, user_id: str) -> list[dict[str, Any]]:
