@@ -67,9 +67,7 @@ class QuotaExceeded(DomainError):
     code = "QUOTA_EXCEEDED"
 
     def __init__(self, quota: str, limit: int, holder: str, things: str) -> None:
-        super().__init__(
-            f"{holder} holds at most {limit} {things} ({quota}); delete one to make room"
-        )
+        super().__init__(f"{holder} holds at most {limit} {things} ({quota})")
         self.quota = quota
         self.limit = limit
 
