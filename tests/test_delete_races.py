@@ -120,6 +120,11 @@ async def project_lists(client: GraphQLClient, project_id: str) -> dict[str, Any
     return project
 
 
+async def usage_is_exact(store: Store, user_id: str) -> bool:
+    """The account's usage item counts what its project items hold."""
+    return await store.usage.read(user_id) == await store.usage.count(user_id)
+
+
 async def user_items(store: Store, user_id: str) -> int:
     """How many items of the user's projects and children remain, in every table."""
     total = 0
@@ -150,6 +155,7 @@ async def test_concurrent_deletes_of_one_project_let_one_win_and_the_others_not_
     assert one_wins(responses, "NOT_FOUND")
     assert not unexpected()
     assert await user_items(store, user_id) == 0
+    assert await usage_is_exact(store, user_id)
 
 
 async def test_concurrent_deletes_of_one_agent_let_one_win_and_release_its_tools(
@@ -170,6 +176,7 @@ async def test_concurrent_deletes_of_one_agent_let_one_win_and_release_its_tools
     tool = await store.tools.get(user_id, tool_id, consistent=True)
     assert tool is not None
     assert not tool.used_by
+    assert await usage_is_exact(store, user_id)
 
 
 async def test_concurrent_deletes_of_one_tool_let_one_win_and_free_its_name(
@@ -190,10 +197,11 @@ async def test_concurrent_deletes_of_one_tool_let_one_win_and_free_its_name(
         store.tables.tools, {"userId": user_id, "toolId": f"name#{name}"}, consistent=True
     )
     assert reservation is None
+    assert await usage_is_exact(store, user_id)
 
 
 async def test_concurrent_deletes_of_one_env_var_let_one_win(
-    client: GraphQLClient, unexpected: Logged
+    client: GraphQLClient, store: Store, user_id: str, unexpected: Logged
 ) -> None:
     project_id = await create_project(client)
     await set_env_var(client, project_id, "DOOMED")
@@ -211,6 +219,7 @@ async def test_concurrent_deletes_of_one_env_var_let_one_win(
     assert (await project_lists(client, project_id) or {})["envIds"] == [
         f"project-{project_id}-KEPT"
     ]
+    assert await usage_is_exact(store, user_id)
 
 
 async def test_concurrent_cancels_of_one_deployment_let_one_win_and_the_others_conflict(
@@ -231,6 +240,7 @@ async def test_concurrent_cancels_of_one_deployment_let_one_win_and_the_others_c
     project = await store.projects.get(user_id, project_id, consistent=True)
     assert project is not None
     assert project.active_deployment_id is None
+    assert await usage_is_exact(store, user_id)
 
 
 async def test_concurrent_main_config_replacements_all_succeed_one_after_the_other(
@@ -284,3 +294,4 @@ async def test_a_child_changed_while_its_project_is_deleted_leaves_nothing_behin
     assert set(child_codes) <= {None, "NOT_FOUND", "CONFLICT"}
     assert not unexpected()
     assert await user_items(store, user_id) == 0
+    assert await usage_is_exact(store, user_id)
