@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from server import quotas
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
@@ -632,3 +633,31 @@ async def test_deleting_an_agent_frees_a_slot_under_the_agent_quota(
     usage = await store.usage.read(user_id)
     assert usage is not None
     assert usage["agents"] == 1
+
+
+async def test_an_agent_lists_at_most_the_tools_per_agent_of_each_kind(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    # given a project
+    project_id = await create_project(client)
+
+    # when an agent lists one custom or one built-in tool more than an agent may
+    custom = [f"tool_{n}" for n in range(quotas.TOOLS_PER_AGENT + 1)]
+    builtin = [f"builtin-{n}" for n in range(quotas.BUILTIN_TOOLS_PER_AGENT + 1)]
+    errors = [
+        await client.error(CREATE, {"projectId": project_id, "input": agent_input(**fields)})
+        for fields in ({"toolNames": custom}, {"builtinToolNames": builtin})
+    ]
+
+    # then each is BAD_USER_INPUT naming its field and the quota, and nothing is written
+    assert [error["extensions"] for error in errors] == [
+        {"code": "BAD_USER_INPUT", "field": "toolNames"},
+        {"code": "BAD_USER_INPUT", "field": "builtinToolNames"},
+    ]
+    assert errors[0]["message"].endswith(
+        f"at most {quotas.TOOLS_PER_AGENT} tools (TOOLS_PER_AGENT)"
+    )
+    assert errors[1]["message"].endswith(
+        f"at most {quotas.BUILTIN_TOOLS_PER_AGENT} tools (BUILTIN_TOOLS_PER_AGENT)"
+    )
+    assert await stored_agents(store, user_id) == []
