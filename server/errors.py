@@ -12,6 +12,7 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "NotFound",
+    "QuotaExceeded",
     "ServiceUnavailable",
     "Unauthenticated",
 ]
@@ -58,6 +59,17 @@ class Conflict(DomainError):
     @classmethod
     def stale_version(cls, entity: str, entity_id: str, actual: int, expected: int) -> Conflict:
         return cls(f"{entity} {entity_id!r} is at version {actual}, not {expected}")
+
+
+class QuotaExceeded(DomainError):
+    """A create would pass a per-account quota of `server.quotas`, named by `quota`."""
+
+    code = "QUOTA_EXCEEDED"
+
+    def __init__(self, quota: str, limit: int, holder: str, things: str) -> None:
+        super().__init__(f"{holder} holds at most {limit} {things} ({quota})")
+        self.quota = quota
+        self.limit = limit
 
 
 class ServiceUnavailable(DomainError):

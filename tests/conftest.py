@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
+from server import quotas
 from server.app import create_app
 from server.settings import Settings
 from server.store import Store, open_store
@@ -57,6 +58,19 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
 async def app(settings: Settings, store: Store) -> AsyncIterator[ASGIApp]:
     async with LifespanManager(create_app(settings)) as manager:
         yield manager.app
+
+
+@pytest.fixture
+def lower_quotas(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Set quotas of `server.quotas` by name for one test (the server reads them at each use),
+    so that a test reaches a quota without creating hundreds of items."""
+
+    def lower(**values: int) -> None:
+        for name, value in values.items():
+            assert isinstance(getattr(quotas, name), int), name
+            monkeypatch.setattr(quotas, name, value)
+
+    return lower
 
 
 @pytest.fixture

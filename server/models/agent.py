@@ -6,11 +6,13 @@ GraphQL names, so validation errors name the field the client wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from server import quotas
 from server.models.base import Description, DisplayName, FreeText, InputModel, Patch, Record
 from server.models.builtin_tool import ToolName
 
@@ -23,10 +25,6 @@ __all__ = [
     "SystemPrompt",
 ]
 
-# Tools an agent may list, of each kind: every one is an item of the transaction that writes
-# the agent, and an update that swaps them all (old released, new marked, built-ins checked)
-# must stay within DynamoDB's 100 items.
-MAX_TOOLS_PER_AGENT = 32
 
 SystemPrompt = Annotated[str, FreeText(min_length=1, max_length=100_000)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")]
@@ -37,16 +35,26 @@ class AgentType(Enum):
     AGENT_TOOL = "agent_tool"
 
 
-def _no_repeats(names: list[str]) -> list[str]:
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f"names repeat: {', '.join(repeated)}")
-    if len(names) > MAX_TOOLS_PER_AGENT:
-        raise ValueError(f"at most {MAX_TOOLS_PER_AGENT} tools")
-    return names
+def _distinct_at_most(quota: str) -> Callable[[list[str]], list[str]]:
+    """A check of tool names: no repeats, and at most `server.quotas.{quota}` of them (every
+    one is an item of the transaction that writes the agent, which holds at most 100)."""
+
+    def check(names: list[str]) -> list[str]:
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"names repeat: {', '.join(repeated)}")
+        limit: int = getattr(quotas, quota)
+        if len(names) > limit:
+            raise ValueError(f"at most {limit} tools ({quota})")
+        return names
+
+    return check
 
 
-ToolNames = Annotated[list[ToolName], AfterValidator(_no_repeats)]
+ToolNames = Annotated[list[ToolName], AfterValidator(_distinct_at_most("TOOLS_PER_AGENT"))]
+BuiltinToolNames = Annotated[
+    list[ToolName], AfterValidator(_distinct_at_most("BUILTIN_TOOLS_PER_AGENT"))
+]
 
 
 class ModelConfigInput(InputModel):
@@ -82,7 +90,7 @@ class NewAgent(InputModel):
     type: AgentType = AgentType.AGENT_TOOL
     system_prompt: SystemPrompt
     tool_names: ToolNames = Field(default_factory=list)
-    builtin_tool_names: ToolNames = Field(default_factory=list)
+    builtin_tool_names: BuiltinToolNames = Field(default_factory=list)
     model: ModelConfigInput
 
     def to_config(self) -> dict[str, Any]:
@@ -104,7 +112,7 @@ class AgentPatch(Patch):
     type: AgentType | None = None
     system_prompt: SystemPrompt | None = None
     tool_names: ToolNames | None = None
-    builtin_tool_names: ToolNames | None = None
+    builtin_tool_names: BuiltinToolNames | None = None
     model: ModelConfigInput | None = None
 
     def apply(self, config: dict[str, Any]) -> dict[str, Any]:

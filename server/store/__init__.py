@@ -25,6 +25,7 @@ from server.store.main_configs import MainConfigStore
 from server.store.projects import ProjectKey, ProjectStore
 from server.store.tables import TableNames, create_tables
 from server.store.tools import ToolStore
+from server.store.usage import Usage
 
 __all__ = ["LostRace", "ProjectKey", "Store", "open_store", "settle"]
 
@@ -46,28 +47,34 @@ class Store:
     env_vars: EnvVarStore
     deployments: DeploymentStore
     builtin_tools: BuiltinToolStore
+    usage: Usage
 
     @classmethod
     def on(cls, client: Any, tables: TableNames) -> Store:
         dynamo = Dynamo(client)
         lists = ProjectLists(tables.projects)
+        usage = Usage(dynamo, tables.tools, projects_table=tables.projects)
         return cls(
             client=client,
             dynamo=dynamo,
             tables=tables,
-            projects=ProjectStore(dynamo, tables.projects),
+            projects=ProjectStore(dynamo, tables.projects, usage=usage),
             agents=AgentStore(
                 dynamo,
                 tables.agents,
                 tools_table=tables.tools,
                 builtin_table=tables.builtin_tools,
                 lists=lists,
+                usage=usage,
             ),
-            tools=ToolStore(dynamo, tables.tools, agents_table=tables.agents, lists=lists),
+            tools=ToolStore(
+                dynamo, tables.tools, agents_table=tables.agents, lists=lists, usage=usage
+            ),
             main_configs=MainConfigStore(dynamo, tables.main_config, lists=lists),
-            env_vars=EnvVarStore(dynamo, tables.environment, lists=lists),
+            env_vars=EnvVarStore(dynamo, tables.environment, lists=lists, usage=usage),
             deployments=DeploymentStore(dynamo, tables.deployments, lists=lists),
             builtin_tools=BuiltinToolStore(dynamo, tables.builtin_tools),
+            usage=usage,
         )
 
     async def create_tables(self) -> list[str]:

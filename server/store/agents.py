@@ -9,6 +9,7 @@ from server.errors import NotFound
 from server.models import Agent, Project, Tool
 from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, check, delete, put, update
+from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["AgentStore"]
 
@@ -25,19 +26,22 @@ class AgentStore(ChildTable[Agent]):
         tools_table: str,
         builtin_table: str,
         lists: ProjectLists,
+        usage: Usage,
     ) -> None:
         super().__init__(dynamo, table)
         self._tools = tools_table
         self._builtins = builtin_table
         self._lists = lists
+        self._usage = usage
 
     async def create(
         self, agent: Agent, tools: Sequence[Tool], *, builtin_checks: Sequence[str]
     ) -> None:
         """Write the agent, list it in its project, and mark its tools as used by it.
 
-        `NotFound` if the project is gone; `LostRace` if a tool or built-in tool changed since
-        the caller checked them.
+        `NotFound` if the project is gone; `QuotaExceeded` if the project or the account holds
+        as many agents as it may; `LostRace` if a tool or built-in tool changed since the caller
+        checked them.
         """
         items = [
             put(self.table, agent.to_item(), condition=Expression("attribute_not_exists(agentId)")),
@@ -45,10 +49,12 @@ class AgentStore(ChildTable[Agent]):
             *self._tool_uses(agent, tools, builtin_checks),
         ]
         try:
-            await self.dynamo.transact(items)
+            await self._usage.transact(agent.user_id, items, for_list("agentIds", 1))
         except TransactionCancelled as cancelled:
             if 1 in cancelled.failed:
-                raise NotFound("project", agent.project_id) from None
+                raise self._lists.refusal(
+                    cancelled.failed[1], "agentIds", agent.project_id
+                ) from None
             raise LostRace from None
 
     async def replace(
@@ -66,7 +72,7 @@ class AgentStore(ChildTable[Agent]):
             *self._tool_uses(new, used, builtin_checks),
             *self._tool_releases(old, released),
         ]
-        await self._transact_or_race(items, old.agent_id)
+        await self._transact_or_race(items, old, {})
 
     async def remove(self, agent: Agent, project: Project | None, released: Sequence[Tool]) -> None:
         items = [
@@ -77,18 +83,22 @@ class AgentStore(ChildTable[Agent]):
             ),
             *self._tool_releases(agent, released),
         ]
+        changes: Changes = {}
         if project is not None:
             removal = self._lists.remove(project, "agentIds", project.agent_ids, agent.agent_id)
             if removal is not None:
                 items.append(removal)
-        await self._transact_or_race(items, agent.agent_id)
+                changes = for_list("agentIds", -1)
+        await self._transact_or_race(items, agent, changes)
 
-    async def _transact_or_race(self, items: list[dict[str, Any]], agent_id: str) -> None:
+    async def _transact_or_race(
+        self, items: list[dict[str, Any]], agent: Agent, changes: Changes
+    ) -> None:
         try:
-            await self.dynamo.transact(items)
+            await self._usage.transact(agent.user_id, items, changes)
         except TransactionCancelled as cancelled:
             if 0 in cancelled.failed and cancelled.failed[0] is None:
-                raise NotFound("agent", agent_id) from None
+                raise NotFound("agent", agent.agent_id) from None
             raise LostRace from None
 
     def _tool_uses(

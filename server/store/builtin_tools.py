@@ -7,8 +7,12 @@ from collections.abc import Sequence
 from server.errors import NotFound
 from server.models import BuiltinTool
 from server.store.dynamo import ConditionFailed, Dynamo, Expression
+from server.store.usage import Quota
 
 __all__ = ["BuiltinToolStore"]
+
+CATALOG = Quota("BUILTIN_TOOLS", "the built-in tool catalog", "tools")
+EXISTS = Expression("attribute_exists(toolName)")
 
 
 class BuiltinToolStore:
@@ -33,7 +37,23 @@ class BuiltinToolStore:
         return [found.get(name) for name in names]
 
     async def put(self, tool: BuiltinTool) -> None:
+        """Create or replace `tool`; `QuotaExceeded` for a new name once the catalog holds
+        `BUILTIN_TOOLS` tools.
+
+        The count is a consistent Scan before the write: two admins adding different names at
+        the same moment can pass the quota by one each (admins are few, the catalog small).
+        """
+        try:
+            await self._dynamo.put_item(self._table, tool.to_item(), condition=EXISTS)
+            return
+        except ConditionFailed:
+            pass  # a new name
+        if await self._count() >= CATALOG.limit:
+            raise CATALOG.exceeded()
         await self._dynamo.put_item(self._table, tool.to_item())
+
+    async def _count(self) -> int:
+        return len([item async for item in self._dynamo.scan(self._table, consistent=True)])
 
     async def set_active(self, name: str, is_active: bool) -> BuiltinTool:
         try:
@@ -41,7 +61,7 @@ class BuiltinToolStore:
                 self._table,
                 {"toolName": name},
                 Expression("SET isActive = :active", values={":active": is_active}),
-                condition=Expression("attribute_exists(toolName)"),
+                condition=EXISTS,
             )
         except ConditionFailed:
             raise NotFound("built-in tool", name) from None

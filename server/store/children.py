@@ -7,10 +7,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from server.errors import ServiceUnavailable
+from server.errors import DomainError, NotFound, ServiceUnavailable
 from server.models import Project
 from server.store.codec import Item
 from server.store.dynamo import Dynamo, Expression, check, update
+from server.store.usage import COUNTED_LISTS
 
 __all__ = ["ChildTable", "LostRace", "ProjectLists", "and_", "at_version", "settle"]
 
@@ -165,7 +166,8 @@ class ProjectLists:
     def append(
         self, user_id: str, project_id: str, attribute: str, child_id: str
     ) -> dict[str, Any]:
-        """Append `child_id` to the list, if the project can take children."""
+        """Append `child_id` to the list, if the project can take children and the list has
+        room under its per-project quota."""
         return update(
             self.table,
             self.key(user_id, project_id),
@@ -174,8 +176,21 @@ class ProjectLists:
                 {"#list": attribute},
                 {":empty": [], ":child": [child_id]},
             ),
-            condition=Expression(LIVE_PROJECT),
+            condition=Expression(
+                f"{LIVE_PROJECT} AND (attribute_not_exists(#list) OR size(#list) < :max)",
+                {"#list": attribute},
+                {":max": COUNTED_LISTS[attribute].quota.limit},
+            ),
         )
+
+    def refusal(self, project: Item | None, attribute: str, project_id: str) -> DomainError:
+        """Why an `append` to `attribute` failed, given the project item as it was."""
+        if project is None or "deleting" in project:
+            return NotFound("project", project_id)
+        quota = COUNTED_LISTS[attribute].quota
+        if len(project.get(attribute) or []) >= quota.limit:
+            return quota.exceeded()
+        raise RuntimeError(f"an append to {attribute} failed on a live project with room")
 
     def remove(
         self, project: Project, attribute: str, ids: list[str], child_id: str

@@ -261,11 +261,15 @@ class Dynamo:
         async for item in self._paginate(self._client.query, params):
             yield item
 
-    async def scan(self, table: str, *, where: Expression | None = None) -> AsyncIterator[Item]:
+    async def scan(
+        self, table: str, *, where: Expression | None = None, consistent: bool = False
+    ) -> AsyncIterator[Item]:
         params: dict[str, Any] = {"TableName": table}
         if where is not None:
             params["FilterExpression"] = where.text
             params.update(_placeholders(where))
+        if consistent:
+            params["ConsistentRead"] = True
         async for item in self._paginate(self._client.scan, params):
             yield item
 

@@ -6,6 +6,7 @@ from server.errors import NotFound
 from server.models import EnvVar, Project
 from server.store.children import ChildTable, LostRace, ProjectLists
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
+from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["EnvVarStore"]
 
@@ -14,18 +15,27 @@ class EnvVarStore(ChildTable[EnvVar]):
     sort_key = "envId"
     model = EnvVar
 
-    def __init__(self, dynamo: Dynamo, table: str, *, lists: ProjectLists) -> None:
+    def __init__(self, dynamo: Dynamo, table: str, *, lists: ProjectLists, usage: Usage) -> None:
         super().__init__(dynamo, table)
         self._lists = lists
+        self._usage = usage
 
     async def put_new(self, variable: EnvVar) -> None:
+        """Write a new variable and list it in its project (a new key counts against quotas)."""
         items = [
             put(
                 self.table, variable.to_item(), condition=Expression("attribute_not_exists(envId)")
             ),
             self._lists.append(variable.user_id, variable.project_id, "envIds", variable.env_id),
         ]
-        await self._transact(items, variable.project_id)
+        try:
+            await self._usage.transact(variable.user_id, items, for_list("envIds", 1))
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise self._lists.refusal(
+                    cancelled.failed[1], "envIds", variable.project_id
+                ) from None
+            raise LostRace from None
 
     async def replace(self, variable: EnvVar) -> None:
         """Give an existing variable its new value and secrecy."""
@@ -46,7 +56,12 @@ class EnvVarStore(ChildTable[EnvVar]):
             ),
             self._lists.require_live(variable.user_id, variable.project_id),
         ]
-        await self._transact(items, variable.project_id)
+        try:
+            await self.dynamo.transact(items)
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise NotFound("project", variable.project_id) from None
+            raise LostRace from None
 
     async def remove(self, variable: EnvVar, project: Project) -> None:
         items = [
@@ -57,19 +72,13 @@ class EnvVarStore(ChildTable[EnvVar]):
             )
         ]
         removal = self._lists.remove(project, "envIds", project.env_ids, variable.env_id)
+        changes: Changes = {}
         if removal is not None:
             items.append(removal)
+            changes = for_list("envIds", -1)
         try:
-            await self.dynamo.transact(items)
+            await self._usage.transact(variable.user_id, items, changes)
         except TransactionCancelled as cancelled:
             if 0 in cancelled.failed:
                 raise NotFound("environment variable", variable.key) from None
-            raise LostRace from None
-
-    async def _transact(self, items: list[dict[str, object]], project_id: str) -> None:
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise NotFound("project", project_id) from None
             raise LostRace from None

@@ -6,9 +6,17 @@ from collections.abc import Sequence
 
 from server.errors import Conflict, NotFound
 from server.models import Project
-from server.store.children import LIVE_PROJECT, and_, at_version
+from server.store.children import LIVE_PROJECT, LostRace, and_, at_version, settle
 from server.store.codec import Item
-from server.store.dynamo import ConditionFailed, Dynamo, Expression
+from server.store.dynamo import (
+    ConditionFailed,
+    Dynamo,
+    Expression,
+    TransactionCancelled,
+    delete,
+    put,
+)
+from server.store.usage import COUNTED_LISTS, Usage
 
 __all__ = ["ProjectKey", "ProjectStore"]
 
@@ -19,9 +27,10 @@ LIVE = Expression(LIVE_PROJECT)
 
 
 class ProjectStore:
-    def __init__(self, dynamo: Dynamo, table: str) -> None:
+    def __init__(self, dynamo: Dynamo, table: str, *, usage: Usage) -> None:
         self._dynamo = dynamo
         self._table = table
+        self._usage = usage
 
     async def list_for_user(self, user_id: str) -> list[Project]:
         """The user's projects, oldest first."""
@@ -55,9 +64,12 @@ class ProjectStore:
         return [found.get(key) for key in keys]
 
     async def create(self, project: Project) -> None:
-        await self._dynamo.put_item(
+        """Write the project and count it in its account; `QuotaExceeded` if the account holds
+        as many projects as it may."""
+        write = put(
             self._table, project.to_item(), condition=Expression("attribute_not_exists(projectId)")
         )
+        await self._usage.transact(project.user_id, [write], {"projects": 1})
 
     async def update(
         self,
@@ -109,12 +121,52 @@ class ProjectStore:
             raise NotFound("project", project_id) from None
 
     async def delete_marked(self, user_id: str, project_id: str) -> None:
-        """End a cascade: delete the project item, which must have been marked."""
-        await self._dynamo.delete_item(
-            self._table,
-            {"userId": user_id, "projectId": project_id},
-            condition=Expression("attribute_exists(deleting)"),
+        """End a cascade: delete the project item, which must have been marked, and take it
+        and the children its lists still count out of the account's usage.
+
+        `NotFound` if it is gone already (another cascade of it finished first).
+        """
+        key = {"userId": user_id, "projectId": project_id}
+
+        async def attempt() -> None:
+            item = await self._dynamo.get_item(self._table, key, consistent=True)
+            if item is None:
+                raise NotFound("project", project_id)
+            lengths = {attribute: len(item.get(attribute) or []) for attribute in COUNTED_LISTS}
+            # A marked project's lists only shrink (a child deleted at the same moment): the
+            # delete holds only while they are as long as the usage change assumes.
+            write = delete(
+                self._table,
+                key,
+                condition=and_(Expression("attribute_exists(deleting)"), *_lengths_are(lengths)),
+            )
+            changes = {"projects": -1}
+            changes.update({COUNTED_LISTS[a].counter: -n for a, n in lengths.items() if n})
+            try:
+                await self._usage.transact(user_id, [write], changes)
+            except TransactionCancelled as cancelled:
+                if cancelled.failed.get(0, {}) is None:
+                    raise NotFound("project", project_id) from None
+                raise LostRace from None
+
+        await settle(attempt)
+
+
+def _lengths_are(lengths: dict[str, int]) -> list[Expression]:
+    """Each list of `lengths` holds exactly that many ids (none: absent or empty)."""
+    conditions = []
+    for index, (attribute, length) in enumerate(lengths.items()):
+        names, values = {f"#l{index}": attribute}, {f":l{index}": length}
+        conditions.append(
+            Expression(
+                f"attribute_not_exists(#l{index}) OR size(#l{index}) = :l{index}", names, values
+            )
+            if length == 0
+            else Expression(
+                f"attribute_exists(#l{index}) AND size(#l{index}) = :l{index}", names, values
+            )
         )
+    return conditions
 
 
 def _project(item: Item) -> Project:

@@ -16,6 +16,7 @@ from server.models import Project, Tool, name_reservation_id
 from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.codec import Item
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put
+from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["ToolStore"]
 
@@ -27,11 +28,18 @@ class ToolStore(ChildTable[Tool]):
     model = Tool
 
     def __init__(
-        self, dynamo: Dynamo, table: str, *, agents_table: str, lists: ProjectLists
+        self,
+        dynamo: Dynamo,
+        table: str,
+        *,
+        agents_table: str,
+        lists: ProjectLists,
+        usage: Usage,
     ) -> None:
         super().__init__(dynamo, table)
         self._agents = agents_table
         self._lists = lists
+        self._usage = usage
 
     async def create(self, tool: Tool) -> None:
         items = [
@@ -40,11 +48,11 @@ class ToolStore(ChildTable[Tool]):
             self._lists.append(tool.user_id, tool.project_id, "toolIds", tool.tool_id),
         ]
         try:
-            await self.dynamo.transact(items)
+            await self._usage.transact(tool.user_id, items, for_list("toolIds", 1))
         except TransactionCancelled as cancelled:
             if 1 in cancelled.failed:
                 raise _name_taken(tool.name) from None
-            raise NotFound("project", tool.project_id) from None
+            raise self._lists.refusal(cancelled.failed.get(2), "toolIds", tool.project_id) from None
 
     async def replace(self, old: Tool, new: Tool) -> None:
         """Replace `old` by `new` if `old` is still current; a rename needs it unused."""
@@ -74,12 +82,14 @@ class ToolStore(ChildTable[Tool]):
             ),
             self._release(tool),
         ]
+        changes: Changes = {}
         if project is not None:
             removal = self._lists.remove(project, "toolIds", project.tool_ids, tool.tool_id)
             if removal is not None:
                 items.append(removal)
+                changes = for_list("toolIds", -1)
         try:
-            await self.dynamo.transact(items)
+            await self._usage.transact(tool.user_id, items, changes)
         except TransactionCancelled as cancelled:
             raise await self._why(cancelled, tool, "deleted") from None
 

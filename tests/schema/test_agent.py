@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.types import ASGIApp
 
+from server import quotas
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
@@ -609,3 +611,105 @@ async def test_agents_keep_ordinary_unicode_names_and_multiline_prompts(
     ]
 
     assert [agent["name"] for agent in agents] == list(ORDINARY_NAMES.values())
+
+
+async def test_a_project_at_its_agent_quota_is_refused_another_and_nothing_is_written(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given a project holding as many agents as a project may
+    lower_quotas(AGENTS_PER_PROJECT=2)
+    project_id = await create_project(client)
+    tool_id = await create_tool(client, project_id, f"quota_{user_id[-6:]}")
+    kept = [(await create(client, project_id, name=f"Agent {n}"))["id"] for n in range(2)]
+
+    # when one more is created, using a tool
+    variables = {
+        "projectId": project_id,
+        "input": agent_input("One too many", toolNames=[f"quota_{user_id[-6:]}"]),
+    }
+    error = await client.error(CREATE, variables)
+
+    # then it is QUOTA_EXCEEDED, and neither the agent nor its mark on the tool was written
+    assert error["extensions"] == {
+        "code": "QUOTA_EXCEEDED",
+        "quota": "AGENTS_PER_PROJECT",
+        "limit": 2,
+    }
+    assert error["message"] == "a project holds at most 2 agents (AGENTS_PER_PROJECT)"
+    assert await agent_ids(client, project_id) == kept
+    assert len(await stored_agents(store, user_id)) == 2
+    tool = await store.tools.get(user_id, tool_id, consistent=True)
+    assert tool is not None
+    assert not tool.used_by
+    usage = await store.usage.read(user_id)
+    assert usage is not None
+    assert usage["agents"] == 2
+
+
+async def test_an_account_at_its_agent_quota_is_refused_another_in_any_project(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given an account whose two projects hold as many agents as an account may
+    lower_quotas(AGENTS_PER_USER=3)
+    first, second = await create_project(client, "First"), await create_project(client, "Second")
+    for project_id in (first, second, first):
+        await create(client, project_id)
+
+    # when either project gets one more
+    errors = [
+        await client.error(CREATE, {"projectId": project_id, "input": agent_input()})
+        for project_id in (first, second)
+    ]
+
+    # then both are refused by the account's quota
+    assert [error["extensions"]["quota"] for error in errors] == ["AGENTS_PER_USER"] * 2
+    assert len(await stored_agents(store, user_id)) == 3
+
+
+async def test_deleting_an_agent_frees_a_slot_under_the_agent_quota(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given a project at its agent quota
+    lower_quotas(AGENTS_PER_PROJECT=1)
+    project_id = await create_project(client)
+    agent = await create(client, project_id)
+    refused = await client.error(CREATE, {"projectId": project_id, "input": agent_input()})
+    assert refused["extensions"]["code"] == "QUOTA_EXCEEDED"
+
+    # when the agent is deleted
+    await client.data(DELETE, {"id": agent["id"]})
+
+    # then another can be created, and the account's usage still counts one
+    replacement = await create(client, project_id, name="Replacement")
+    assert await agent_ids(client, project_id) == [replacement["id"]]
+    usage = await store.usage.read(user_id)
+    assert usage is not None
+    assert usage["agents"] == 1
+
+
+async def test_an_agent_lists_at_most_the_tools_per_agent_of_each_kind(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    # given a project
+    project_id = await create_project(client)
+
+    # when an agent lists one custom or one built-in tool more than an agent may
+    custom = [f"tool_{n}" for n in range(quotas.TOOLS_PER_AGENT + 1)]
+    builtin = [f"builtin-{n}" for n in range(quotas.BUILTIN_TOOLS_PER_AGENT + 1)]
+    errors = [
+        await client.error(CREATE, {"projectId": project_id, "input": agent_input(**fields)})
+        for fields in ({"toolNames": custom}, {"builtinToolNames": builtin})
+    ]
+
+    # then each is BAD_USER_INPUT naming its field and the quota, and nothing is written
+    assert [error["extensions"] for error in errors] == [
+        {"code": "BAD_USER_INPUT", "field": "toolNames"},
+        {"code": "BAD_USER_INPUT", "field": "builtinToolNames"},
+    ]
+    assert errors[0]["message"].endswith(
+        f"at most {quotas.TOOLS_PER_AGENT} tools (TOOLS_PER_AGENT)"
+    )
+    assert errors[1]["message"].endswith(
+        f"at most {quotas.BUILTIN_TOOLS_PER_AGENT} tools (BUILTIN_TOOLS_PER_AGENT)"
+    )
+    assert await stored_agents(store, user_id) == []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from starlette.types import ASGIApp
 
+from server.store import Store
 from tests.conftest import GraphQLClient
 
 TOOL_FIELDS = "name description type inputSchema category isActive"
@@ -368,3 +369,26 @@ async def test_builtin_tools_filter_by_category(
     assert in_nothing == []
     assert all(tool in everything for tool in (route, geocode, send))
     assert {"calculator", "web-search"} <= {tool["name"] for tool in everything}
+
+
+async def test_a_new_name_past_the_catalog_quota_is_refused_while_existing_ones_are_replaced(
+    admin: GraphQLClient, client: GraphQLClient, store: Store, lower_quotas: Callable[..., None]
+) -> None:
+    # given a catalog one short of its quota
+    catalog = [item async for item in store.dynamo.scan(store.tables.builtin_tools)]
+    lower_quotas(BUILTIN_TOOLS=len(catalog) + 1)
+    last, category = unique("last"), unique("cat")
+    await upsert(admin, tool_input(last, category))
+
+    # when an admin upserts a new name, and then the last one again
+    refused = await admin.error(UPSERT, {"input": tool_input(unique("refused"), category)})
+    replaced = await upsert(admin, tool_input(last, category, description="Replaced"))
+
+    # then the new name is QUOTA_EXCEEDED and not written; the replacement is no create
+    assert refused["extensions"] == {
+        "code": "QUOTA_EXCEEDED",
+        "quota": "BUILTIN_TOOLS",
+        "limit": len(catalog) + 1,
+    }
+    assert replaced["description"] == "Replaced"
+    assert [tool["name"] for tool in await listed(client, category)] == [last]

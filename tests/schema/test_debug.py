@@ -30,13 +30,22 @@ async def debug_client(settings: Settings, store: Store) -> AsyncIterator[GraphQ
 
 
 async def test_each_response_counts_its_dynamodb_requests(debug_client: GraphQLClient) -> None:
+    first = await debug_client.execute(CREATE)
     body = await debug_client.execute(CREATE)
 
+    # The account's first create also counts it into a usage item (server/store/usage.py).
+    calls = [call.split(" ")[:2] for call in first["extensions"]["dynamodb"]["calls"]]
+    assert [operation for operation, _ in calls] == [
+        "TransactWriteItems",
+        "Query",
+        "PutItem",
+        "TransactWriteItems",
+    ]
+    assert calls[1][1].endswith("projects")
+    assert calls[2][1].endswith("tools")
     tally = body["extensions"]["dynamodb"]
     assert (tally["requests"], tally["rounds"]) == (1, 1)
-    (call,) = tally["calls"]
-    assert call.startswith("PutItem ")
-    assert call.endswith("projects")
+    assert tally["calls"] == ["TransactWriteItems -"]
 
 
 async def test_listing_deployments_reads_config_and_logs_only_when_selected(

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -533,3 +534,68 @@ async def test_values_keep_tabs_line_breaks_and_ordinary_unicode(client: GraphQL
     variable = await set_var(client, project_id, "PEM", ORDINARY_TEXT)
 
     assert variable["value"] == ORDINARY_TEXT
+
+
+async def test_a_project_at_its_env_var_quota_is_refused_a_new_key_but_replaces_old_ones(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given a project holding as many env vars as a project may
+    lower_quotas(ENV_VARS_PER_PROJECT=2)
+    project_id = await create_project(client)
+    first = await set_var(client, project_id, "FIRST", "1")
+    second = await set_var(client, project_id, "SECOND", "2")
+
+    # when a new key is set, and then an existing one
+    error = await client.error(
+        SET, {"projectId": project_id, "input": {"key": "THIRD", "value": "3"}}
+    )
+    replaced = await set_var(client, project_id, "SECOND", "two")
+
+    # then the new key is QUOTA_EXCEEDED and not written; replacing a key is no create
+    assert error["extensions"] == {
+        "code": "QUOTA_EXCEEDED",
+        "quota": "ENV_VARS_PER_PROJECT",
+        "limit": 2,
+    }
+    assert error["message"] == (
+        "a project holds at most 2 environment variables (ENV_VARS_PER_PROJECT)"
+    )
+    assert await stored_var(store, user_id, project_id, "THIRD") is None
+    assert replaced["value"] == "two"
+    assert (await project_of(client, project_id))["envIds"] == [first["id"], second["id"]]
+
+
+async def test_an_account_at_its_env_var_quota_is_refused_a_new_key_in_any_project(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given an account whose two projects hold as many env vars as an account may
+    lower_quotas(ENV_VARS_PER_USER=2)
+    first, second = await create_project(client, "First"), await create_project(client, "Second")
+    await set_var(client, first, "ONE", "1")
+    await set_var(client, second, "TWO", "2")
+
+    # when a third is set
+    error = await client.error(SET, {"projectId": second, "input": {"key": "THREE", "value": "3"}})
+
+    # then the account's quota refuses it
+    assert error["extensions"]["quota"] == "ENV_VARS_PER_USER"
+    assert await stored_var(store, user_id, second, "THREE") is None
+
+
+async def test_deleting_an_env_var_frees_a_slot_under_the_env_var_quota(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given a project at its env var quota
+    lower_quotas(ENV_VARS_PER_PROJECT=1)
+    project_id = await create_project(client)
+    await set_var(client, project_id, "OLD", "1")
+
+    # when the variable is deleted
+    await client.data(DELETE, {"projectId": project_id, "key": "OLD"})
+
+    # then a new key can be set in its place
+    new = await set_var(client, project_id, "NEW", "2")
+    assert (await project_of(client, project_id))["envIds"] == [new["id"]]
+    usage = await store.usage.read(user_id)
+    assert usage is not None
+    assert usage["envVars"] == 1

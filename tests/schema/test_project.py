@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 
 import pytest
 from starlette.types import ASGIApp
 
+from server import quotas
 from server.store import Store
 from tests.conftest import GraphQLClient
 from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
@@ -320,3 +322,86 @@ async def test_descriptions_with_control_characters_or_bidi_overrides_are_bad_us
     for error in errors:
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "description"}
     assert (await client.data(GET, {"id": project["id"]}))["project"]["version"] == 1
+
+
+async def test_an_account_at_its_project_quota_is_refused_another_and_nothing_is_written(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given an account holding as many projects as it may
+    lower_quotas(PROJECTS_PER_USER=3)
+    kept = [(await create(client, f"Project {n}"))["id"] for n in range(3)]
+
+    # when it creates one more
+    error = await client.error(CREATE, {"input": {"name": "One too many"}})
+
+    # then the create is QUOTA_EXCEEDED, naming the quota, and no project was written
+    assert error["extensions"] == {
+        "code": "QUOTA_EXCEEDED",
+        "quota": "PROJECTS_PER_USER",
+        "limit": 3,
+    }
+    assert error["message"] == "an account holds at most 3 projects (PROJECTS_PER_USER)"
+    assert [p["id"] for p in (await client.data(LIST))["projects"]] == kept
+    usage = await store.usage.read(user_id)
+    assert usage is not None
+    assert usage["projects"] == 3
+
+
+async def test_deleting_a_project_frees_a_slot_under_the_project_quota(
+    client: GraphQLClient, lower_quotas: Callable[..., None]
+) -> None:
+    # given an account at its project quota
+    lower_quotas(PROJECTS_PER_USER=2)
+    first = await create(client, "First")
+    await create(client, "Second")
+    assert (await client.error(CREATE, {"input": {"name": "Third"}}))["extensions"][
+        "code"
+    ] == "QUOTA_EXCEEDED"
+
+    # when one project is deleted
+    await client.data(DELETE, {"id": first["id"]})
+
+    # then another can be created, and then none again
+    assert (await create(client, "Third"))["name"] == "Third"
+    assert (await client.error(CREATE, {"input": {"name": "Fourth"}}))["extensions"][
+        "code"
+    ] == "QUOTA_EXCEEDED"
+
+
+async def test_an_account_with_the_real_project_quota_of_projects_from_before_quotas_gets_no_more(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    # given an account whose PROJECTS_PER_USER projects were written before quotas existed
+    # (another program, or this server before it kept a usage item)
+    limit = quotas.PROJECTS_PER_USER
+    await store.dynamo.batch_write(
+        store.tables.projects,
+        puts=[
+            {
+                "userId": user_id,
+                "projectId": f"legacy-{n:04d}",
+                "name": f"Legacy {n}",
+                "description": "",
+                "createdAt": "2025-01-01T00:00:00.000Z",
+                "updatedAt": "2025-01-01T00:00:00.000Z",
+            }
+            for n in range(limit)
+        ],
+    )
+
+    # when it creates one more
+    error = await client.error(CREATE, {"input": {"name": "Past the quota"}})
+
+    # then its projects were counted exactly, and the create is refused
+    assert error["extensions"] == {
+        "code": "QUOTA_EXCEEDED",
+        "quota": "PROJECTS_PER_USER",
+        "limit": limit,
+    }
+    assert len((await client.data(LIST))["projects"]) == limit
+    assert await store.usage.read(user_id) == {
+        "projects": limit,
+        "agents": 0,
+        "tools": 0,
+        "envVars": 0,
+    }

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp
 
 from server.store import Store
 from server.store.dynamo import Expression
+from server.store.usage import USAGE_ID
 from tests.conftest import GraphQLClient
 from tests.text_cases import ORDINARY_TEXT, UNPRINTABLE_TEXT
 
@@ -114,9 +116,11 @@ async def project_tools(client: GraphQLClient, project_id: str) -> dict[str, Any
 
 
 async def stored_items(store: Store, user_id: str) -> list[dict[str, Any]]:
-    """Every item of the user's partition of the Tools table, name reservations included."""
+    """Every item of the user's partition of the Tools table, name reservations included
+    (but not the account's usage item, which `tests/store/test_usage.py` covers)."""
     key = Expression("userId = :user", values={":user": user_id})
-    return [item async for item in store.dynamo.query(store.tables.tools, key, consistent=True)]
+    items = store.dynamo.query(store.tables.tools, key, consistent=True)
+    return [item async for item in items if item["toolId"] != USAGE_ID]
 
 
 async def stored_tools(store: Store, user_id: str) -> list[dict[str, Any]]:
@@ -912,3 +916,66 @@ async def test_code_keeps_tabs_line_breaks_and_ordinary_unicode(client: GraphQLC
     )
 
     assert (tool["code"], tool["description"]) == (ORDINARY_TEXT, ORDINARY_TEXT)
+
+
+async def test_a_project_at_its_tool_quota_is_refused_another_and_its_name_stays_free(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given a project holding as many tools as a project may
+    lower_quotas(TOOLS_PER_PROJECT=2)
+    project_id = await create_project(client)
+    kept = [(await create(client, project_id, action(f"kept-{n}")))["id"] for n in range(2)]
+
+    # when one more is created
+    error = await client.error(CREATE, {"projectId": project_id, "input": action("refused")})
+
+    # then it is QUOTA_EXCEEDED, and neither the tool nor its name reservation was written
+    assert error["extensions"] == {
+        "code": "QUOTA_EXCEEDED",
+        "quota": "TOOLS_PER_PROJECT",
+        "limit": 2,
+    }
+    assert error["message"] == "a project holds at most 2 tools (TOOLS_PER_PROJECT)"
+    assert (await project_tools(client, project_id))["toolIds"] == kept
+    assert {item["toolId"] for item in await stored_items(store, user_id)} == {
+        *kept,
+        "name#kept-0",
+        "name#kept-1",
+    }
+    other = await create_project(client, "Other")
+    assert (await create(client, other, action("refused")))["name"] == "refused"
+
+
+async def test_an_account_at_its_tool_quota_is_refused_another_in_any_project(
+    client: GraphQLClient, store: Store, user_id: str, lower_quotas: Callable[..., None]
+) -> None:
+    # given an account whose two projects hold as many tools as an account may
+    lower_quotas(TOOLS_PER_USER=2)
+    first, second = await create_project(client, "First"), await create_project(client, "Second")
+    await create(client, first, action("one"))
+    await create(client, second, action("two"))
+
+    # when a third is created
+    error = await client.error(CREATE, {"projectId": first, "input": action("three")})
+
+    # then the account's quota refuses it
+    assert error["extensions"]["quota"] == "TOOLS_PER_USER"
+    assert len(await stored_tools(store, user_id)) == 2
+
+
+async def test_deleting_a_tool_frees_a_slot_under_the_tool_quota(
+    client: GraphQLClient, lower_quotas: Callable[..., None]
+) -> None:
+    # given a project at its tool quota
+    lower_quotas(TOOLS_PER_PROJECT=1)
+    project_id = await create_project(client)
+    tool = await create(client, project_id, action("first"))
+
+    # when the tool is deleted
+    await client.data(DELETE, {"id": tool["id"]})
+
+    # then another can be created in its place, and then no more
+    second = await create(client, project_id, action("second"))
+    assert (await project_tools(client, project_id))["toolIds"] == [second["id"]]
+    refused = await client.error(CREATE, {"projectId": project_id, "input": action("third")})
+    assert refused["extensions"]["code"] == "QUOTA_EXCEEDED"

@@ -13,6 +13,7 @@ from server.models import now_iso
 from server.store import Store, cascade
 from server.store.codec import Item
 from server.store.dynamo import Expression
+from server.store.usage import USAGE_ID
 from tests.conftest import GraphQLClient
 
 CREATE_PROJECT = """
@@ -166,7 +167,8 @@ async def populate(client: GraphQLClient, prefix: str) -> Populated:
 
 
 async def partition(store: Store, user_id: str) -> Rows:
-    """Every item of the user in each of the six tables, read consistently."""
+    """Every item of the user in each of the six tables, read consistently, but for the
+    account's usage item (see `usage_is_exact`)."""
     rows: Rows = {}
     for table in USER_TABLES:
         items = store.dynamo.query(
@@ -174,8 +176,15 @@ async def partition(store: Store, user_id: str) -> Rows:
             Expression("userId = :u", values={":u": user_id}),
             consistent=True,
         )
-        rows[table] = [item async for item in items]
+        rows[table] = [item async for item in items if item.get("toolId") != USAGE_ID]
     return rows
+
+
+async def usage_is_exact(store: Store, user_id: str) -> dict[str, int] | None:
+    """The account's usage counters, after checking they match its project items."""
+    usage = await store.usage.read(user_id)
+    assert usage == await store.usage.count(user_id)
+    return usage
 
 
 def of_project(rows: Rows, project: Populated) -> Rows:
@@ -225,6 +234,13 @@ async def test_delete_project_removes_every_item_of_the_project_from_all_six_tab
     assert after == of_project(before, kept)
     assert (await client.data(GET_PROJECT, {"id": doomed.project_id}))["project"] is None
     assert (await client.data(LIST_PROJECTS))["projects"] == [{"id": kept.project_id}]
+    # and the account's usage counts only the kept project and its children
+    assert await usage_is_exact(store, user_id) == {
+        "projects": 1,
+        "agents": 3,
+        "tools": 3,
+        "envVars": 3,
+    }
 
 
 async def test_tool_names_of_a_deleted_project_can_be_used_again_in_another_project(
@@ -283,6 +299,9 @@ async def test_a_cascade_interrupted_part_way_is_finished_by_deleting_again(
     after = await partition(store, user_id)
     assert of_project(after, doomed) == {table: [] for table in USER_TABLES}
     assert after == of_project(before, kept)
+    usage = await usage_is_exact(store, user_id)
+    assert usage is not None
+    assert usage["projects"] == 1
 
 
 async def test_a_half_deleted_project_refuses_new_children_with_not_found(
@@ -347,6 +366,9 @@ async def test_agents_created_while_their_project_is_deleted_do_not_survive_it(
     after = await partition(store, user_id)
     assert [a for a in after["agents"] if a.get("projectId") == doomed.project_id] == []
     assert after == {table: [] for table in USER_TABLES}
+    assert await usage_is_exact(store, user_id) == dict.fromkeys(
+        ("projects", "agents", "tools", "envVars"), 0
+    )
 
 
 async def test_deleting_an_unknown_project_is_not_found_and_writes_nothing(
