@@ -4,11 +4,12 @@ deployment worker alike."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from server.changes import Changes
 from server.errors import Conflict, NotFound
-from server.models import Deployment, DeploymentStatus, StatusChange, is_key, now_iso
-from server.models.deployment import MAX_LOG_LINES
+from server.models import Deployment, DeploymentStatus, StatusChange, is_key, iso_time
+from server.models.deployment import LEASE, MAX_LOG_LINES, lease_until
 from server.resolvers.lookup import existing
 from server.store import Store, settle
 from server.store.codec import item_size
@@ -29,10 +30,16 @@ async def change_status(
     *,
     note: str | None = None,
     only_from: DeploymentStatus | None = None,
+    expected_version: int | None = None,
+    lease: timedelta = LEASE,
 ) -> Deployment:
     """Move the deployment to `change.status` (PENDING → DEPLOYING → SUCCESS | FAILED, or
     PENDING/DEPLOYING → FAILED), appending its log lines; `CONFLICT` for any other move, or
-    when the deployment is not in `only_from`. Watchers on this instance are woken."""
+    when the deployment is not in `only_from` or no longer at `expected_version`. Watchers on
+    this instance are woken.
+
+    Every change to DEPLOYING, log lines or none, renews the lease: it ends `leaseSeconds`
+    (default `lease`) from now, written in the same conditional update."""
     if not is_key(user_id):
         raise NotFound("deployment", deployment_id)
 
@@ -43,7 +50,10 @@ async def change_status(
                 f"deployment {deployment_id!r} is {old.status.name}"
                 f" and cannot become {change.status.name}"
             )
-        now = now_iso()
+        if expected_version not in (None, old.version):
+            raise Conflict(f"deployment {deployment_id!r} changed since it was read")
+        moment = datetime.now(UTC)
+        now = iso_time(moment)
         lines = [stamped(line, now) for line in change.append_logs]
         if note is not None:
             lines.append(f"{now} {note}")
@@ -58,6 +68,11 @@ async def change_status(
                 "logs": fit_logs(old, (old.logs or []) + lines),
                 "version": old.version + 1,
                 "updated_at": now,
+                "lease_expires_at": (
+                    lease_until(moment, change.lease_seconds or lease.total_seconds())
+                    if change.status is DeploymentStatus.DEPLOYING
+                    else None
+                ),
             }
         )
         project = await store.projects.get(user_id, old.project_id, consistent=True)

@@ -158,14 +158,29 @@ class DeploymentMutation:
         status: DeploymentStatus,
         error: str | None = None,
         append_logs: list[str] | None = None,
+        lease_seconds: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    "With status DEPLOYING: how long (1 to 3600 s, default 60) the deployment"
+                    " may go without another update before the sweep fails it as abandoned."
+                    " Any update while DEPLOYING, log lines or none, renews the lease."
+                )
+            ),
+        ] = None,
     ) -> Deployment:
         info.context.require_admin()
         # Refused before anything changes, rather than a change whose answer is an error.
         wanted = [field for field in resolvers.OWNER_ONLY_FIELDS if selects(info, field)]
         resolvers.check_reach(info.context, user_id, wanted)
-        change = parse_input(
-            StatusChange, {"status": status, "error": error, "appendLogs": append_logs or []}
-        )
+        given: dict[str, object] = {
+            "status": status,
+            "error": error,
+            "appendLogs": append_logs or [],
+        }
+        if lease_seconds is not None:
+            given["leaseSeconds"] = lease_seconds
+        change = parse_input(StatusChange, given)
         deployment = await resolvers.update_deployment_status(info.context, user_id, id, change)
         return Deployment.from_model(deployment)
 

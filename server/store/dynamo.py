@@ -261,11 +261,20 @@ class Dynamo:
         async for item in self._paginate(self._client.query, params):
             yield item
 
-    async def scan(self, table: str, *, where: Expression | None = None) -> AsyncIterator[Item]:
+    async def scan(
+        self,
+        table: str,
+        *,
+        where: Expression | None = None,
+        attributes: Sequence[str] | None = None,
+    ) -> AsyncIterator[Item]:
         params: dict[str, Any] = {"TableName": table}
         if where is not None:
             params["FilterExpression"] = where.text
-            params.update(_placeholders(where))
+        read = projection(attributes) if attributes else None
+        if read is not None:
+            params["ProjectionExpression"] = read.text
+        params.update(_placeholders(where, read))
         async for item in self._paginate(self._client.scan, params):
             yield item
 
