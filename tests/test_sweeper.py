@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from server.sweeper import INTERRUPTED, Sweeper
 from tests.conftest import GraphQLClient
 from tests.test_deployer import project
 
-LEASE = timedelta(seconds=0.6)
+LEASE = timedelta(seconds=1.2)
 SWEEP = 0.1
 WAIT = 10.0  # the most any wait below may take before the test fails
 
@@ -172,7 +173,7 @@ async def test_a_deployer_working_silently_past_its_lease_is_not_failed_while_it
     _, deployment_id = await new_deployment(owner)
     sweeper = Sweeper(own_store, changes, interval=SWEEP)
     sweeping = asyncio.create_task(sweeper.run())
-    working_for = 4 * LEASE.total_seconds()
+    working_for = 3 * LEASE.total_seconds()
     try:
         sweeps_before = sweeper.sweeps
 
@@ -196,28 +197,33 @@ async def test_an_external_pipeline_that_heartbeats_keeps_its_deployment_one_tha
     changes = Changes()
     _, beating = await new_deployment(owner)
     silent_project, silent = await new_deployment(owner)
-    for deployment_id in (beating, silent):
-        await pipeline.data(
-            PIPELINE, {"u": user_id, "id": deployment_id, "status": "DEPLOYING", "lease": 1}
-        )
+    beat = {"u": user_id, "id": beating, "status": "DEPLOYING", "lease": 3}
+    await pipeline.data(PIPELINE, beat)
+    await pipeline.data(PIPELINE, {**beat, "id": silent, "lease": 1})
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        """A pipeline's: DEPLOYING with no log lines, every 0.25 s until stopped."""
+        while not stop.is_set():
+            await pipeline.data(PIPELINE, beat)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25)
+
     sweeper = Sweeper(own_store, changes, interval=SWEEP)
-    sweeping = asyncio.create_task(sweeper.run())
+    tasks = [asyncio.create_task(sweeper.run()), asyncio.create_task(heartbeat())]
     try:
-        # While one pipeline sends a heartbeat (DEPLOYING, no log lines) every 0.25 s
-        async with asyncio.timeout(WAIT):
-            while not await changes.wait((user_id, silent), seconds=0.25):
-                await pipeline.data(
-                    PIPELINE, {"u": user_id, "id": beating, "status": "DEPLOYING", "lease": 1}
-                )
+        # While one pipeline sends heartbeats and the other is silent
         lost = await status_becomes(own_store, changes, user_id, silent, DeploymentStatus.FAILED)
         kept = await own_store.deployments.get(user_id, beating, consistent=True)
 
         # And once it stops too
+        stop.set()
+        await tasks.pop()
         stopped_beating = await status_becomes(
             own_store, changes, user_id, beating, DeploymentStatus.FAILED
         )
     finally:
-        await stopped(sweeping)
+        await stopped(*tasks)
 
     assert lost.error == INTERRUPTED
     assert kept is not None
