@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from server.changes import Changes
-from server.errors import DomainError
+from server.errors import Conflict, NotFound
 from server.lifecycle import change_status
 from server.models import Deployment, DeploymentStatus, StatusChange
 from server.store import Store
@@ -71,6 +71,8 @@ class Sweeper:
         self.sweeps += 1
 
     async def _fail(self, deployment: Deployment) -> None:
+        """Fail `deployment` if it is still as the Scan read it; a failure to write is left
+        for the next sweep."""
         try:
             await change_status(
                 self._store,
@@ -81,8 +83,13 @@ class Sweeper:
                 only_from=DeploymentStatus.DEPLOYING,
                 expected_version=deployment.version,
             )
-        except DomainError:
-            return  # renewed, finished or cancelled since the Scan read it
+        except (Conflict, NotFound):
+            return  # renewed, finished, cancelled or deleted since the Scan read it
+        except Exception as error:
+            logger.warning(
+                "could not fail abandoned deployment %s: %s", deployment.deployment_id, error
+            )
+            return
         logger.info(
             "deployment %s failed: its lease ended at %s",
             deployment.deployment_id,

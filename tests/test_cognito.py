@@ -407,3 +407,26 @@ async def test_a_websocket_with_a_mistyped_claim_is_closed_as_unauthenticated(
             close_codes[case] = socket.close_code
 
     assert close_codes == dict.fromkeys(MISTYPED_CLAIMS, 4403)
+
+
+class Overlooking(CognitoAuthenticator):
+    """An authenticator with a check that trips over a claim instead of refusing it."""
+
+    def _check_client(self, claims: Any) -> None:
+        raise TypeError("unhashable type: 'list'")
+
+
+async def test_a_check_that_trips_over_a_token_still_answers_unauthenticated_without_an_error_log(
+    jwks: JWKSServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    authenticator = Overlooking(
+        issuer=ISSUER, jwks_url=jwks.url, client_ids=frozenset({CLIENT}), admin_group="admin"
+    )
+    await authenticator.start()
+
+    with pytest.raises(Unauthenticated, match="malformed"):
+        await authenticator.authenticate({"authorization": f"Bearer {token()}"})
+
+    assert [record.levelname for record in caplog.records if "token" in record.message] == [
+        "WARNING"
+    ]
