@@ -36,6 +36,7 @@ from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
+from server.sweeper import Sweeper
 
 __all__ = ["State", "create_app"]
 
@@ -137,9 +138,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
             )
             worker = None
+            tasks = []
             if settings.deployer == "validate":
                 worker = DeploymentWorker(store, changes, ValidatingDeployer(catalog))
-                running = asyncio.create_task(worker.run(), name="deployment-worker")
+                tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
+            sweeper = Sweeper(
+                store,
+                changes,
+                interval=settings.deployment_sweep_seconds,
+                resume=worker.submit if worker is not None else None,
+            )
+            tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
             tune_garbage_collector()
             try:
                 yield {
@@ -151,10 +160,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "worker": worker,
                 }
             finally:
-                if worker is not None:
-                    running.cancel()
+                for task in tasks:
+                    task.cancel()
                     with suppress(asyncio.CancelledError):
-                        await running
+                        await task
 
     graphql = GraphQLView(
         build_schema(introspection=settings.allows_introspection), graphql_ide="graphiql"

@@ -3,9 +3,11 @@
 Checked, in order: RS256 only; the signature against the user pool's JWKS (fetched at start,
 cached, fetched again at most once a minute when a token names an unknown `kid`; fetching runs
 in a thread, since PyJWT fetches with blocking urllib); `exp`, `nbf` and `iat` with 60 s of
-leeway; `iss` is the pool; `token_use` is `id` (then `aud`) or `access` (then `client_id`),
-naming one of `COGNITO_CLIENT_IDS`; `sub` is present. Any failure is `Unauthenticated`, and a
-JWKS that cannot be fetched fails only the request that needed it.
+leeway; `iss` is the pool; every claim the server reads has the type Cognito gives it
+(`Claims`); `token_use` is `id` (then `aud`) or `access` (then `client_id`), naming one of
+`COGNITO_CLIENT_IDS`; `sub` is a non-blank string. Any failure is `Unauthenticated`: nothing a
+token says can raise anything else out of the authenticator. A JWKS that cannot be fetched
+fails only the request that needed it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
 from jwt import PyJWK, PyJWKClient
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from server.errors import Unauthenticated
 from server.identity import Identity
@@ -31,6 +34,30 @@ ALGORITHM = "RS256"
 LEEWAY_SECONDS = 60
 REFETCH_INTERVAL_SECONDS = 60.0
 FETCH_TIMEOUT_SECONDS = 5.0
+
+NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
+Seconds = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Claims(BaseModel):
+    """The claims the server reads, with the types Cognito gives them, checked strictly: a
+    list where a string belongs, a string where a number belongs, is a malformed token.
+
+    Cognito id tokens carry a single audience (the app client's id) as a string, so a list
+    `aud` is refused rather than searched.
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    sub: NonBlank
+    iss: str
+    token_use: str
+    exp: Seconds
+    iat: Seconds
+    nbf: Seconds | None = None
+    aud: str | None = None
+    client_id: str | None = None
+    groups: list[str] = Field(default_factory=list, alias="cognito:groups")
 
 
 class CognitoAuthenticator:
@@ -73,18 +100,19 @@ class CognitoAuthenticator:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("an Authorization: Bearer token is required")
-        claims = await self._verified_claims(token.strip())
-        groups = claims.get("cognito:groups") or []
-        if not isinstance(groups, list):
-            raise Unauthenticated("the token's cognito:groups is malformed")
-        group_names = frozenset(str(group) for group in groups)
-        return Identity(
-            user_id=str(claims["sub"]),
-            groups=group_names,
-            is_admin=self._admin_group in group_names,
-        )
+        try:
+            claims = await self._verified_claims(token.strip())
+        except Unauthenticated:
+            raise
+        except Exception as error:
+            # A check this module missed: still the token's fault, never a 500. Only the
+            # error's type is logged, since its message may quote the token.
+            logger.warning("a token failed an unexpected check (%s)", type(error).__name__)
+            raise Unauthenticated("the token is malformed") from None
+        groups = frozenset(claims.groups)
+        return Identity(user_id=claims.sub, groups=groups, is_admin=self._admin_group in groups)
 
-    async def _verified_claims(self, token: str) -> dict[str, Any]:
+    async def _verified_claims(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -93,7 +121,7 @@ class CognitoAuthenticator:
             raise Unauthenticated(f"the token must be signed with {ALGORITHM}")
         key = await self._key(str(header.get("kid", "")))
         try:
-            claims: dict[str, Any] = jwt.decode(
+            decoded: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=[ALGORITHM],
@@ -105,17 +133,15 @@ class CognitoAuthenticator:
             raise Unauthenticated("the token has expired") from None
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"the token is not valid: {error}") from None
+        claims = typed(decoded)
         self._check_client(claims)
-        if not str(claims["sub"]).strip():
-            raise Unauthenticated("the token has no subject")
         return claims
 
-    def _check_client(self, claims: Mapping[str, Any]) -> None:
-        use = claims.get("token_use")
-        if use == "id":
-            client = claims.get("aud")
-        elif use == "access":
-            client = claims.get("client_id")
+    def _check_client(self, claims: Claims) -> None:
+        if claims.token_use == "id":
+            client = claims.aud
+        elif claims.token_use == "access":
+            client = claims.client_id
         else:
             raise Unauthenticated("token_use must be id or access")
         if client not in self._client_ids:
@@ -150,3 +176,14 @@ class CognitoAuthenticator:
                 for key in jwk_set.keys
                 if key.key_id and key.algorithm_name in (ALGORITHM, None)
             }
+
+
+def typed(decoded: Mapping[str, Any]) -> Claims:
+    """The claims the server reads, if each has its expected type; `Unauthenticated` naming
+    the first that does not."""
+    try:
+        return Claims.model_validate(decoded)
+    except ValidationError as invalid:
+        error = invalid.errors(include_url=False)[0]
+        claim = str(error["loc"][0]) if error["loc"] else "payload"
+        raise Unauthenticated(f"the token's {claim} claim is malformed: {error['msg']}") from None

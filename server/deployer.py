@@ -5,17 +5,19 @@ instances exactly one takes it), hands its snapshot to a `Deployer` that writes 
 step, and finishes it SUCCESS, or FAILED with the reason. The `Deployer` is the seam for a real
 one (e.g. Bedrock AgentCore); `ValidatingDeployer` checks that the snapshot could run.
 
-At start, and every minute it has nothing to do, the worker picks up what a stopped process
-left: PENDING deployments, and DEPLOYING ones untouched for longer than the lease (their worker
-is gone), which it fails with a clear error since their progress is unknown.
+While the `Deployer` works, the worker renews the deployment's lease (`leaseExpiresAt`) on a
+heartbeat, so only a deployment whose worker stopped outlives its lease; the sweep
+(`server/sweeper.py`, on a timer of its own) fails those, and hands PENDING deployments left
+behind to the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
@@ -23,9 +25,10 @@ from jsonschema.exceptions import SchemaError
 
 from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
-from server.errors import DomainError
+from server.errors import Conflict, DomainError, NotFound
 from server.lifecycle import change_status
-from server.models import DeploymentStatus, StatusChange
+from server.models import Deployment, DeploymentStatus, StatusChange
+from server.models.deployment import LEASE
 from server.store import Store
 
 __all__ = ["DeploymentFailed", "Deployer", "DeploymentWorker", "ValidatingDeployer"]
@@ -33,8 +36,6 @@ __all__ = ["DeploymentFailed", "Deployer", "DeploymentWorker", "ValidatingDeploy
 logger = logging.getLogger(__name__)
 
 Log = Callable[[str], Awaitable[None]]
-LEASE = timedelta(seconds=60)
-SWEEP_SECONDS = 60.0
 
 
 class DeploymentFailed(Exception):
@@ -96,86 +97,56 @@ def _check_tool(tool: Mapping[str, Any]) -> None:
 
 
 class DeploymentWorker:
-    def __init__(self, store: Store, changes: Changes, deployer: Deployer) -> None:
+    """Deploys what is submitted, one at a time, renewing the lease of the deployment it works
+    on every third of the lease (`lease`), so the sweep fails it only if this process stops."""
+
+    def __init__(
+        self, store: Store, changes: Changes, deployer: Deployer, *, lease: timedelta = LEASE
+    ) -> None:
         self._store = store
         self._changes = changes
         self._deployer = deployer
+        self._lease = lease
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._queued: set[tuple[str, str]] = set()
 
     def submit(self, user_id: str, deployment_id: str) -> None:
-        self._queue.put_nowait((user_id, deployment_id))
+        """Queue the deployment, unless it is queued already (the sweep offers every PENDING
+        deployment it finds, at each pass)."""
+        key = (user_id, deployment_id)
+        if key not in self._queued:
+            self._queued.add(key)
+            self._queue.put_nowait(key)
 
     async def run(self) -> None:
-        """Recover what a stopped process left, then deploy what is submitted, one by one,
-        sweeping for strays (left by an instance that stopped) whenever idle for a while."""
-        await self.recover()
+        """Deploy what is submitted, one by one, until cancelled."""
         while True:
-            try:
-                async with asyncio.timeout(SWEEP_SECONDS):
-                    submitted = await self._queue.get()
-            except TimeoutError:
-                await self._recover_safely()
-                continue
-            await self._process_safely(*submitted)
-
-    async def _recover_safely(self) -> None:
-        try:
-            await self.recover()
-        except Exception:
-            logger.exception("could not sweep for unfinished deployments")
+            await self._process_safely(await self._queue.get())
 
     async def drain(self) -> None:
         """Deploy everything submitted so far, then return."""
         while not self._queue.empty():
-            await self._process_safely(*self._queue.get_nowait())
+            await self._process_safely(self._queue.get_nowait())
 
-    async def _process_safely(self, user_id: str, deployment_id: str) -> None:
+    async def _process_safely(self, key: tuple[str, str]) -> None:
+        self._queued.discard(key)
         try:
-            await self.process(user_id, deployment_id)
+            await self.process(*key)
         except Exception:
-            logger.exception("deployment %s could not be processed", deployment_id)
-
-    async def recover(self) -> None:
-        stale_before = (datetime.now(UTC) - LEASE).isoformat().replace("+00:00", "Z")
-        for deployment in await self._store.deployments.unfinished():
-            if deployment.status is DeploymentStatus.PENDING:
-                self.submit(deployment.user_id, deployment.deployment_id)
-            elif deployment.updated_at < stale_before:
-                await self._finish(
-                    deployment.user_id,
-                    deployment.deployment_id,
-                    DeploymentStatus.FAILED,
-                    error="interrupted: the server deploying it stopped; deploy again",
-                )
+            logger.exception("deployment %s could not be processed", key[1])
 
     async def process(self, user_id: str, deployment_id: str) -> None:
         try:
-            claimed = await change_status(
-                self._store,
-                self._changes,
-                user_id,
-                deployment_id,
-                StatusChange(status=DeploymentStatus.DEPLOYING),
-                note="claimed by the deployment worker",
-                only_from=DeploymentStatus.PENDING,
-            )
+            claimed = await self._deploying(user_id, deployment_id, claim=True)
         except DomainError:
             return  # cancelled, gone, or claimed by another instance
 
         async def log(line: str) -> None:
-            await change_status(
-                self._store,
-                self._changes,
-                user_id,
-                deployment_id,
-                StatusChange.model_validate(
-                    {"status": DeploymentStatus.DEPLOYING, "appendLogs": [line]}
-                ),
-                only_from=DeploymentStatus.DEPLOYING,
-            )
+            await self._deploying(user_id, deployment_id, [line])
 
         try:
-            await self._deployer.deploy(claimed.config or {}, log)
+            async with self._renewing(user_id, deployment_id):
+                await self._deployer.deploy(claimed.config or {}, log)
         except DeploymentFailed as failure:
             await self._finish(user_id, deployment_id, DeploymentStatus.FAILED, error=str(failure))
         except DomainError:
@@ -187,6 +158,53 @@ class DeploymentWorker:
             )
         else:
             await self._finish(user_id, deployment_id, DeploymentStatus.SUCCESS)
+
+    async def _deploying(
+        self,
+        user_id: str,
+        deployment_id: str,
+        lines: list[str] | None = None,
+        *,
+        claim: bool = False,
+    ) -> Deployment:
+        """Claim the deployment (PENDING → DEPLOYING), or keep it DEPLOYING with `lines`;
+        either renews its lease."""
+        return await change_status(
+            self._store,
+            self._changes,
+            user_id,
+            deployment_id,
+            StatusChange.model_validate(
+                {"status": DeploymentStatus.DEPLOYING, "appendLogs": lines or []}
+            ),
+            note="claimed by the deployment worker" if claim else None,
+            only_from=DeploymentStatus.PENDING if claim else DeploymentStatus.DEPLOYING,
+            lease=self._lease,
+        )
+
+    @asynccontextmanager
+    async def _renewing(self, user_id: str, deployment_id: str) -> AsyncIterator[None]:
+        """Renew the deployment's lease on a heartbeat while the block runs, even when the
+        deployer logs nothing for a while."""
+        heartbeat = asyncio.create_task(
+            self._heartbeat(user_id, deployment_id), name=f"lease of {deployment_id}"
+        )
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            with suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _heartbeat(self, user_id: str, deployment_id: str) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                await self._deploying(user_id, deployment_id)
+            except (Conflict, NotFound):
+                return  # cancelled or deleted: nothing to renew
+            except Exception as error:  # e.g. DynamoDB throttled: the next beat tries again
+                logger.warning("could not renew the lease of %s: %s", deployment_id, error)
 
     async def _finish(
         self,

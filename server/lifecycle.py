@@ -4,11 +4,12 @@ deployment worker alike."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from server.changes import Changes
 from server.errors import Conflict, NotFound
-from server.models import Deployment, DeploymentStatus, StatusChange, is_key, now_iso
-from server.models.deployment import MAX_LOG_LINES
+from server.models import Deployment, DeploymentStatus, StatusChange, is_key, iso_time
+from server.models.deployment import LEASE, MAX_LOG_LINES, lease_until
 from server.resolvers.lookup import existing
 from server.store import Store, settle
 from server.store.codec import item_size
@@ -39,10 +40,16 @@ async def change_status(
     *,
     note: str | None = None,
     only_from: DeploymentStatus | None = None,
+    expected_version: int | None = None,
+    lease: timedelta = LEASE,
 ) -> Deployment:
     """Move the deployment to `change.status` (PENDING → DEPLOYING → SUCCESS | FAILED, or
     PENDING/DEPLOYING → FAILED), appending its log lines; `CONFLICT` for any other move, or
-    when the deployment is not in `only_from`. Watchers on this instance are woken."""
+    when the deployment is not in `only_from` or no longer at `expected_version`. Watchers on
+    this instance are woken.
+
+    Every change to DEPLOYING, log lines or none, renews the lease: it ends `leaseSeconds`
+    (default `lease`) from now, written in the same conditional update."""
     if not is_key(user_id):
         raise NotFound("deployment", deployment_id)
 
@@ -53,7 +60,9 @@ async def change_status(
                 f"deployment {deployment_id!r} is {old.status.name}"
                 f" and cannot become {change.status.name}"
             )
-        new = _moved(old, change, note, now_iso())
+        if expected_version not in (None, old.version):
+            raise Conflict(f"deployment {deployment_id!r} changed since it was read")
+        new = _moved(old, change, note, datetime.now(UTC), lease)
         project = await store.projects.get(user_id, old.project_id, consistent=True)
         await store.deployments.change(old, new, project)
         return new
@@ -63,8 +72,12 @@ async def change_status(
     return deployment
 
 
-def _moved(old: Deployment, change: StatusChange, note: str | None, now: str) -> Deployment:
-    """`old` after `change`: its lines (and `note`, and the status line) appended and fitted."""
+def _moved(
+    old: Deployment, change: StatusChange, note: str | None, moment: datetime, lease: timedelta
+) -> Deployment:
+    """`old` after `change`: its lines (and `note`, and the status line) appended and fitted;
+    a lease that ends `leaseSeconds` (default `lease`) after `moment` while DEPLOYING."""
+    now = iso_time(moment)
     error = change.error and UNPRINTABLE_IN_ERROR.sub(_written_out, change.error)
     lines = list(change.append_logs)
     if note is not None:
@@ -77,6 +90,11 @@ def _moved(old: Deployment, change: StatusChange, note: str | None, now: str) ->
             "error": error if error is not None else old.error,
             "version": old.version + 1,
             "updated_at": now,
+            "lease_expires_at": (
+                lease_until(moment, change.lease_seconds or lease.total_seconds())
+                if change.status is DeploymentStatus.DEPLOYING
+                else None
+            ),
         }
     )
     logs = (old.logs or []) + [stamped(line, now) for line in lines]

@@ -43,6 +43,8 @@ def settings(dynamodb_endpoint: str) -> Settings:
         builtin_cache_seconds=0,
         # Deployments stay where the tests put them; the worker has tests of its own.
         deployer="none",
+        # Nor does the sweep fail them behind the tests' backs; it has tests of its own.
+        deployment_sweep_seconds=3600,
     )
 
 

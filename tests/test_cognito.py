@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -124,8 +125,9 @@ def token(
     }
     claims.update(overrides)
     claims = {name: value for name, value in claims.items() if value is not None}
-    return jwt.encode(
-        claims,
+    # Signed as raw JSON: `jwt.encode` would refuse to sign some of the malformed claims.
+    return jwt.PyJWS().encode(
+        json.dumps(claims).encode(),
         signing_key if signing_key is not None else keys.private,
         algorithm=algorithm,
         headers={"kid": keys.kid, **(headers or {})},
@@ -233,15 +235,43 @@ BAD_TOKENS = {
     "no expiry": lambda: token(exp=None),
 }
 
+# Validly signed, every claim present, one of an unexpected type.
+MISTYPED_CLAIMS = {
+    "a list aud": lambda: token(aud=[CLIENT]),
+    "a list client_id": lambda: token(token_use="access", aud=None, client_id=[CLIENT]),
+    "a numeric sub": lambda: token(sub=12345),
+    "a blank sub": lambda: token(sub="   "),
+    "an object token_use": lambda: token(token_use={"id": True}),
+    "cognito:groups as a string": lambda: token(**{"cognito:groups": "admin"}),
+    "cognito:groups as numbers": lambda: token(**{"cognito:groups": [1, 2]}),
+    "exp as a string": lambda: token(exp=str(int(time.time()) + 600)),
+    "iat as a boolean": lambda: token(iat=True),
+    "a list iss": lambda: token(iss=[ISSUER]),
+}
+BAD_TOKENS.update(MISTYPED_CLAIMS)
+
 
 @pytest.mark.parametrize("case", sorted(BAD_TOKENS))
 async def test_a_bad_token_is_unauthenticated_and_runs_nothing(
-    cognito_app: ASGIApp, case: str, store: Store
+    cognito_app: ASGIApp, case: str, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = await ask(cognito_app, BAD_TOKENS[case](), CREATE)
 
     assert body["data"] is None
     assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("case", sorted(MISTYPED_CLAIMS))
+async def test_a_claim_of_an_unexpected_type_is_named_in_the_refusal(case: str) -> None:
+    with JWKSServer() as jwks:
+        authenticator = CognitoAuthenticator(
+            issuer=ISSUER, jwks_url=jwks.url, client_ids=frozenset({CLIENT}), admin_group="admin"
+        )
+        await authenticator.start()
+
+        with pytest.raises(Unauthenticated, match="malformed|must be a string"):
+            await authenticator.authenticate({"authorization": f"Bearer {MISTYPED_CLAIMS[case]()}"})
 
 
 @pytest.mark.parametrize("header", [None, "Basic abc", "Bearer", "Bearer "])
@@ -351,3 +381,52 @@ async def test_a_websocket_authenticates_with_the_token_of_its_connection_init(
     assert ack["type"] == "connection_ack"
     assert answer["payload"]["data"] == {"viewer": {"userId": subject, "isAdmin": False}}
     assert bad.close_code == 4403
+
+
+async def test_a_websocket_with_a_mistyped_claim_is_closed_as_unauthenticated(
+    dynamodb_endpoint: str, settings: Settings, store: Store, jwks: JWKSServer
+) -> None:
+    with serving(
+        STORE="dynamodb",
+        DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
+        TABLE_PREFIX=settings.table_prefix,
+        DEPLOYER="none",
+        AUTH_MODE="cognito",
+        COGNITO_REGION=REGION,
+        COGNITO_USER_POOL_ID=POOL,
+        COGNITO_CLIENT_IDS=CLIENT,
+        COGNITO_JWKS_URL=jwks.url,
+    ) as (base, _):
+        url = base.replace("http://", "ws://") + "/graphql"
+        close_codes: dict[str, int | None] = {}
+        for case, make in sorted(MISTYPED_CLAIMS.items()):
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {make()}"}}
+            async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+                await socket.send(json.dumps(init))
+                await asyncio.wait_for(socket.wait_closed(), 10)
+            close_codes[case] = socket.close_code
+
+    assert close_codes == dict.fromkeys(MISTYPED_CLAIMS, 4403)
+
+
+class Overlooking(CognitoAuthenticator):
+    """An authenticator with a check that trips over a claim instead of refusing it."""
+
+    def _check_client(self, claims: Any) -> None:
+        raise TypeError("unhashable type: 'list'")
+
+
+async def test_a_check_that_trips_over_a_token_still_answers_unauthenticated_without_an_error_log(
+    jwks: JWKSServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    authenticator = Overlooking(
+        issuer=ISSUER, jwks_url=jwks.url, client_ids=frozenset({CLIENT}), admin_group="admin"
+    )
+    await authenticator.start()
+
+    with pytest.raises(Unauthenticated, match="malformed"):
+        await authenticator.authenticate({"authorization": f"Bearer {token()}"})
+
+    assert [record.levelname for record in caplog.records if "token" in record.message] == [
+        "WARNING"
+    ]

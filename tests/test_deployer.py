@@ -1,17 +1,16 @@
-"""The deployment worker: claim, validate step by step, finish; recovery after a restart."""
+"""The deployment worker: claim, validate step by step, finish (its lease and the sweep that
+recovers after a stopped instance: `test_sweeper.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp
 
 from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.deployer import DeploymentWorker, ValidatingDeployer
-from server.models import Deployment, DeploymentStatus
 from server.store import Store
 from tests.conftest import GraphQLClient
 
@@ -146,39 +145,3 @@ async def test_a_cancelled_deployment_is_left_alone(
     deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
     assert deployment["status"] == "FAILED"
     assert deployment["error"] == "cancelled"
-
-
-async def stale(store: Store, user_id: str, project_id: str, status: str) -> str:
-    """A deployment as a stopped process leaves it: `status`, untouched for ten minutes."""
-    deployment_id = f"01STALE{uuid.uuid4().hex[:19].upper()}"
-    item: dict[str, Any] = Deployment(
-        user_id=user_id,
-        deployment_id=deployment_id,
-        project_id=project_id,
-        status=DeploymentStatus(status),
-        config={"project": {"id": project_id}},
-        logs=[],
-        created_at="2026-01-01T00:00:00.000Z",
-        updated_at="2026-01-01T00:00:00.000Z",
-    ).to_item()
-    await store.dynamo.put_item(store.tables.deployments, item)
-    return deployment_id
-
-
-async def test_a_restart_fails_a_deployment_stuck_in_deploying_and_resumes_pending_ones(
-    client: GraphQLClient, store: Store, user_id: str
-) -> None:
-    project_id = await project(client)
-    stuck = await stale(store, user_id, project_id, "deploying")
-    waiting = await stale(store, user_id, project_id, "pending")
-    worker = worker_for(store)
-
-    await worker.recover()
-    await worker.drain()
-
-    interrupted = (await client.data(GET, {"id": stuck}))["deployment"]
-    resumed = (await client.data(GET, {"id": waiting}))["deployment"]
-    assert interrupted["status"] == "FAILED"
-    assert interrupted["error"].startswith("interrupted")
-    assert resumed["status"] == "FAILED"  # its snapshot has no main config
-    assert resumed["error"] == "the project has no main config"

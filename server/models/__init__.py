@@ -1,7 +1,7 @@
 """Pydantic models: the single description of each stored item and each input's rules."""
 
 from server.models.agent import Agent, AgentPatch, AgentType, ModelConfigInput, NewAgent
-from server.models.base import is_key, new_id, now_iso, parse_input
+from server.models.base import is_key, iso_time, new_id, now_iso, parse_input
 from server.models.builtin_tool import BuiltinTool, BuiltinToolSpec
 from server.models.deployment import Deployment, DeploymentStatus, StatusChange
 from server.models.env_var import EnvVar, EnvVarSpec, env_id
@@ -33,6 +33,7 @@ __all__ = [
     "ToolType",
     "env_id",
     "is_key",
+    "iso_time",
     "main_config_id",
     "name_reservation_id",
     "new_id",

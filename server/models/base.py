@@ -31,6 +31,7 @@ __all__ = [
     "InputModel",
     "Record",
     "is_key",
+    "iso_time",
     "new_id",
     "now_iso",
     "parse_input",
@@ -193,8 +194,13 @@ def new_id() -> str:
 
 def now_iso() -> str:
     """The current UTC time as ISO-8601 with milliseconds, e.g. 2026-11-24T18:59:12.123Z."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return iso_time(datetime.now(UTC))
+
+
+def iso_time(moment: datetime) -> str:
+    """`moment` (aware) as UTC ISO-8601 with milliseconds, the way items store times."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def is_key(value: str) -> bool:

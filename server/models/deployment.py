@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from server.models.base import InputModel, Record
+from server.models.base import InputModel, Record, iso_time
 
 __all__ = [
+    "LEASE",
+    "MAX_LEASE_SECONDS",
     "MAX_LOG_LINES",
     "Deployment",
     "DeploymentStatus",
     "StatusChange",
+    "lease_until",
 ]
 
 MAX_LOG_LINES = 1000
+# How long a DEPLOYING deployment may go without news before it counts as abandoned.
+LEASE = timedelta(seconds=60)
+# The longest step an external pipeline may announce with `leaseSeconds`.
+MAX_LEASE_SECONDS = 3600
 LogLine = Annotated[str, StringConstraints(max_length=2000)]
 
 
@@ -63,11 +71,37 @@ class Deployment(Record):
     version: int = 1
     created_at: str
     updated_at: str
+    # Not in the seed: while DEPLOYING, when the deployment is failed unless something renews
+    # it (a status change, a log line, a heartbeat). Absent on items written before leases.
+    lease_expires_at: str | None = None
 
     def to_item(self) -> dict[str, Any]:
         item = super().to_item()
         item["status"] = self.status.value
         return item
+
+    def lease_ended(self, now: datetime) -> bool:
+        """Whether this DEPLOYING deployment's lease ended before `now`; items written before
+        leases count from `updatedAt` + `LEASE`, and times that cannot be read count as ended
+        (nothing of this server has renewed them)."""
+        if self.status is not DeploymentStatus.DEPLOYING:
+            return False
+        try:
+            if self.lease_expires_at is not None:
+                return _utc(self.lease_expires_at) < now
+            return _utc(self.updated_at) + LEASE < now
+        except ValueError:
+            return True
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def lease_until(now: datetime, seconds: float) -> str:
+    """When a lease taken at `now` for `seconds` ends, as stored."""
+    return iso_time(now + timedelta(seconds=seconds))
 
 
 class StatusChange(InputModel):
@@ -75,3 +109,12 @@ class StatusChange(InputModel):
     # Like the log lines, written out rather than refused where it holds control characters.
     error: Annotated[str, StringConstraints(max_length=4000)] | None = None
     append_logs: list[LogLine] = Field(default_factory=list, max_length=MAX_LOG_LINES)
+    # How long the DEPLOYING deployment may go without news from now (default: the lease).
+    lease_seconds: Annotated[int, Field(ge=1, le=MAX_LEASE_SECONDS)] | None = None
+
+    @field_validator("lease_seconds")
+    @classmethod
+    def _only_while_deploying(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("status") is not DeploymentStatus.DEPLOYING:
+            raise ValueError("only a DEPLOYING deployment holds a lease")
+        return value

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from server.dataloaders import forget
-from server.errors import BadUserInput, NotFound
+from server.errors import BadUserInput, Forbidden, NotFound
 from server.lifecycle import change_status
 from server.models import (
     Deployment,
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from server.context import Context
 
 __all__ = [
+    "OWNER_ONLY_FIELDS",
     "cancel_deployment",
+    "check_reach",
     "create_deployment",
     "deployment_changes",
     "redeploy",
@@ -41,6 +43,9 @@ __all__ = [
 MAX_SNAPSHOT_BYTES = 350_000
 WATCH_FIRST_POLL = 0.25
 WATCH_LAST_POLL = 2.0
+# Fields of a deployment that reach beyond it into its owner's account: its project (and all
+# below it), and `changes`, which reads the owner's other deployments.
+OWNER_ONLY_FIELDS = ("project", "changes")
 
 
 async def get_deployment(context: Context, deployment_id: str) -> Deployment | None:
@@ -133,11 +138,27 @@ async def _start(
     return deployment
 
 
+def check_reach(context: Context, owner_id: str, fields: Iterable[str]) -> None:
+    """`FORBIDDEN` when the caller asks another user's deployment (an admin's view, through
+    `updateDeploymentStatus`) for a field that reaches the rest of that user's account: the
+    admin sees the deployment's own fields, resolved in the owner's partition, and no more."""
+    if owner_id == context.user_id:
+        return
+    if reached := [field for field in OWNER_ONLY_FIELDS if field in set(fields)]:
+        raise Forbidden(
+            f"{reached[0]}: an admin sees another user's deployment, not the rest of their"
+            f" account; ask for the deployment's own fields ({', '.join(OWNER_ONLY_FIELDS)}"
+            " are the owner's only)"
+        )
+
+
 async def deployment_changes(
     context: Context, deployment: Deployment, against_id: str | None
 ) -> list[ConfigChange]:
     """What changed from `against_id` (default: the project's previous deployment) to
-    `deployment`; everything is ADDED when there is nothing to compare with."""
+    `deployment`; everything is ADDED when there is nothing to compare with. Only the owner
+    may ask, and both deployments are looked up in the owner's partition."""
+    check_reach(context, deployment.user_id, ["changes"])
     user_id = deployment.user_id
     loaders = context.loaders
     if against_id is None:
@@ -151,7 +172,11 @@ async def deployment_changes(
         against_id = older[0].deployment_id if older else None
     against = None
     if against_id is not None:
-        against = await get_deployment(context, against_id)
+        against = (
+            await loaders.deployment_by_id.load((user_id, against_id))
+            if is_key(against_id)
+            else None
+        )
         if against is None:
             raise NotFound("deployment", against_id)
     current = deployment

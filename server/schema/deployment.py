@@ -14,6 +14,7 @@ from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.scalars import DateTime
+from server.schema.selection import selects
 from server.snapshots import ChangeKind
 
 if TYPE_CHECKING:
@@ -66,10 +67,16 @@ class Deployment:
             record=deployment,
         )
 
-    @strawberry.field(description="null once the project has been deleted.")
+    @strawberry.field(
+        description=(
+            "null once the project has been deleted. The owner's only: FORBIDDEN on another"
+            " user's deployment (an admin's answer to updateDeploymentStatus)."
+        )
+    )
     async def project(self, info: Info) -> ProjectType | None:
         from server.schema.project import Project
 
+        resolvers.check_reach(info.context, self.record.user_id, ["project"])
         key = (self.record.user_id, self.record.project_id)
         project = await info.context.loaders.project_by_id.load(key)
         return Project.from_model(project) if project is not None else None
@@ -90,6 +97,7 @@ class Deployment:
     @strawberry.field(
         description=(
             "Changes from `against` (default: this project's previous deployment) to this one."
+            " The owner's only: FORBIDDEN on another user's deployment."
         )
     )
     async def changes(
@@ -138,6 +146,8 @@ class DeploymentMutation:
     @strawberry.mutation(
         description=(
             "Admin only: moves another user's deployment along its lifecycle and appends log lines."
+            " The answer holds the deployment's own fields; `project` and `changes` of another"
+            " user's deployment are FORBIDDEN."
         )
     )
     async def update_deployment_status(
@@ -148,11 +158,29 @@ class DeploymentMutation:
         status: DeploymentStatus,
         error: str | None = None,
         append_logs: list[str] | None = None,
+        lease_seconds: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    "With status DEPLOYING: how long (1 to 3600 s, default 60) the deployment"
+                    " may go without another update before the sweep fails it as abandoned."
+                    " Any update while DEPLOYING, log lines or none, renews the lease."
+                )
+            ),
+        ] = None,
     ) -> Deployment:
         info.context.require_admin()
-        change = parse_input(
-            StatusChange, {"status": status, "error": error, "appendLogs": append_logs or []}
-        )
+        # Refused before anything changes, rather than a change whose answer is an error.
+        wanted = [field for field in resolvers.OWNER_ONLY_FIELDS if selects(info, field)]
+        resolvers.check_reach(info.context, user_id, wanted)
+        given: dict[str, object] = {
+            "status": status,
+            "error": error,
+            "appendLogs": append_logs or [],
+        }
+        if lease_seconds is not None:
+            given["leaseSeconds"] = lease_seconds
+        change = parse_input(StatusChange, given)
         deployment = await resolvers.update_deployment_status(info.context, user_id, id, change)
         return Deployment.from_model(deployment)
 

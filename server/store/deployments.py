@@ -74,8 +74,8 @@ class DeploymentStore(ChildTable[Deployment]):
             ) from None
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
-        """Write `new`'s status, error and logs if `old` is still current; a finished deployment
-        frees its project's active slot."""
+        """Write `new`'s status, error, logs and lease if `old` is still current; a finished
+        deployment frees its project's active slot."""
         assignments = "SET #status = :status, logs = :logs, updatedAt = :now, #v = :next"
         names = {"#status": "status", "#v": "version"}
         values: dict[str, object] = {
@@ -88,6 +88,11 @@ class DeploymentStore(ChildTable[Deployment]):
             assignments += ", #error = :error"
             names["#error"] = "error"
             values[":error"] = new.error
+        if new.lease_expires_at is not None:
+            assignments += ", leaseExpiresAt = :lease"
+            values[":lease"] = new.lease_expires_at
+        else:  # only a DEPLOYING deployment holds a lease
+            assignments += " REMOVE leaseExpiresAt"
         items: list[dict[str, Any]] = [
             update(
                 self.table,
@@ -121,7 +126,8 @@ class DeploymentStore(ChildTable[Deployment]):
             raise LostRace from None
 
     async def unfinished(self) -> list[Deployment]:
-        """Every user's PENDING or DEPLOYING deployments: a Scan, for the worker's start."""
+        """Every user's PENDING or DEPLOYING deployments, without config and logs: a Scan of
+        the whole table, for the sweep."""
         items = self.dynamo.scan(
             self.table,
             where=Expression(
@@ -129,6 +135,7 @@ class DeploymentStore(ChildTable[Deployment]):
                 {"#status": "status"},
                 {":pending": "pending", ":deploying": "deploying"},
             ),
+            attributes=(*SUMMARY_ATTRIBUTES, "leaseExpiresAt"),
         )
         return [self.parse(item) async for item in items]
 

@@ -262,12 +262,20 @@ class Dynamo:
             yield item
 
     async def scan(
-        self, table: str, *, where: Expression | None = None, consistent: bool = False
+        self,
+        table: str,
+        *,
+        where: Expression | None = None,
+        attributes: Sequence[str] | None = None,
+        consistent: bool = False,
     ) -> AsyncIterator[Item]:
         params: dict[str, Any] = {"TableName": table}
         if where is not None:
             params["FilterExpression"] = where.text
-            params.update(_placeholders(where))
+        read = projection(attributes) if attributes else None
+        if read is not None:
+            params["ProjectionExpression"] = read.text
+        params.update(_placeholders(where, read))
         if consistent:
             params["ConsistentRead"] = True
         async for item in self._paginate(self._client.scan, params):
