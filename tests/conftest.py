@@ -83,7 +83,9 @@ class GraphQLClient:
         if groups:
             headers["X-Dev-Groups"] = groups
         transport = httpx.ASGITransport(app=app)
-        return cls(httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers))
+        return cls(
+            httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers)
+        )
 
     async def __aenter__(self) -> GraphQLClient:
         await self.http.__aenter__()
