@@ -11,9 +11,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.edge.refusals import refusal
 
-__all__ = ["MAX_BODY_BYTES", "BodyLimit", "SecurityHeaders", "graphiql_csp"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_WEBSOCKET_MESSAGE_BYTES",
+    "BodyLimit",
+    "SecurityHeaders",
+    "graphiql_csp",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
+# A WebSocket message is bounded like a body; a bigger one closes the socket with 1009.
+MAX_WEBSOCKET_MESSAGE_BYTES = MAX_BODY_BYTES
 
 
 class BodyLimit:
