@@ -14,7 +14,6 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -36,7 +35,7 @@ from server.dataloaders import Loaders
 from server.deployer import DeploymentWorker, ValidatingDeployer
 from server.edge import body
 from server.edge.failures import ContainFailures
-from server.edge.hosts import OriginPolicy, TrustedHosts
+from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
 from server.edge.refusals import refusal
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.health import Readiness, healthz, readyz
@@ -222,7 +221,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(TrustedHosts, hosts=settings.hosts),
             Middleware(BodyLimit),
             Middleware(
-                CORSMiddleware,
+                JsonCORS,
                 allow_origins=sorted(settings.origins.origins),
                 allow_origin_regex=settings.origins.regex,
                 allow_methods=["GET", "POST"],

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.edge.refusals import refusal
@@ -22,6 +24,7 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "LOOPBACK_ORIGIN",
     "HostPolicy",
+    "JsonCORS",
     "OriginPolicy",
     "TrustedHosts",
 ]
@@ -97,3 +100,18 @@ class TrustedHosts:
         else:
             message = f"host {(host or '')[:100]!r} is not served here (see ALLOWED_HOSTS)"
             await refusal(400, message)(scope, receive, send)
+
+
+class JsonCORS(CORSMiddleware):
+    """starlette's CORS, whose refused preflight (plain text there) is a JSON refusal."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() not in ("content-length", "content-type")
+        }
+        return refusal(400, bytes(response.body).decode(), headers=headers)
