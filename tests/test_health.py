@@ -65,7 +65,9 @@ async def test_readyz_is_unready_while_dynamodb_is_unreachable(settings: Setting
     assert health.json() == {"status": "ok"}
 
 
-async def test_readyz_reuses_its_answer_for_the_cache_time(settings: Settings, store: Store) -> None:
+async def test_readyz_reuses_its_answer_for_the_cache_time(
+    settings: Settings, store: Store
+) -> None:
     prefix = f"late-{uuid.uuid4().hex[:8]}-"
     async with client(settings, table_prefix=prefix, readiness_cache_seconds=300) as cached:
         async with client(settings, table_prefix=prefix, readiness_cache_seconds=0) as fresh:
