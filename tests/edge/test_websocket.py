@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from socket import create_connection
 import uuid
 from collections.abc import Iterator
+from socket import create_connection
 from typing import Any
 
 import pytest
