@@ -42,6 +42,9 @@ def settings(dynamodb_endpoint: str) -> Settings:
         builtin_cache_seconds=0,
         # Deployments stay where the tests put them; the worker has tests of its own.
         deployer="none",
+        # The loopback default, and the hosts in-process test clients name (`http://test`);
+        # tests/edge/test_hosts.py tests the default itself.
+        allowed_hosts=("localhost", "127.0.0.1", "[::1]", "test", "t"),
     )
 
 
