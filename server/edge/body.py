@@ -7,9 +7,9 @@ Anything else is the client's mistake and gets a 400 or 415 that says what is wr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
 from strawberry.http import GraphQLRequestData
 
@@ -51,23 +51,35 @@ def _parameter(parameters: str, name: str) -> str | None:
 
 
 def decode_json(data: str | bytes) -> Any:
-    """JSON text (a body, or the `variables` of a GET) as a value, or a 400 saying why not."""
+    """JSON text (a body, or the `variables` of a GET) as a value, or a 400 saying why not.
+
+    `json`, not orjson: orjson reads integers beyond 64 bits as floats, and a JSON scalar
+    (a tool's `inputSchema`) must keep them.
+    """
     try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        # orjson's messages name the problem and its position, never the input itself.
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise HTTPException(400, _TOO_DEEP) from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        # Their messages name the problem and its position, never the input itself.
         raise HTTPException(400, f"the request is not valid UTF-8 JSON: {error}") from None
-    if _openings(data) > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
-        raise HTTPException(400, f"the request's JSON is nested deeper than {MAX_JSON_DEPTH}")
+    if _openings(text) > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise HTTPException(400, _TOO_DEEP)
     return value
 
 
-def _openings(data: str | bytes) -> int:
+_TOO_DEEP = f"the request's JSON is nested deeper than {MAX_JSON_DEPTH}"
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _openings(text: str) -> int:
     """How many `{` and `[` the text has (strings included): a bound of its depth, counted at
     C speed, so most requests are never walked."""
-    if isinstance(data, str):
-        return data.count("{") + data.count("[")
-    return data.count(b"{") + data.count(b"[")
+    return text.count("{") + text.count("[")
 
 
 def _deeper_than(value: object, limit: int) -> bool:
