@@ -1,4 +1,4 @@
-"""The Starlette app: lifespan (store, authenticator), `/graphql` and `/healthz`."""
+"""The Starlette app: lifespan (store, authenticator), `/graphql`, `/healthz` and `/readyz`."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any, TypedDict, cast
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from server.auth import Authenticator, Identity, make_authenticator
@@ -28,7 +33,12 @@ from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
 from server.deployer import DeploymentWorker, ValidatingDeployer
+from server.edge import body
+from server.edge.failures import ContainFailures
+from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
+from server.edge.refusals import refusal
 from server.errors import ServiceUnavailable, Unauthenticated
+from server.health import Readiness, healthz, readyz
 from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
 from server.logs import keep_secrets_out_of_logs
 from server.runtime import tune_garbage_collector
@@ -48,10 +58,40 @@ class State(TypedDict):
     changes: Changes
     catalog: BuiltinCatalog
     worker: DeploymentWorker | None
+    readiness: Readiness
 
 
 class GraphQLView(GraphQL[Context, None]):
     operation_timeout = 10.0
+    origins = OriginPolicy(frozenset())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """strawberry's, with its refusals (plain text there) in the JSON of every refusal."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as error:
+            response = refusal(error.status_code, _refusal_message(error))
+        await response(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """A POST body read strictly (`server.edge.body`); a GET as strawberry reads it."""
+        if request.method != "POST":
+            return await super().parse_http_body(request)
+        body.require_json_media_type(request.content_type)
+        return body.operation_from(self.parse_json(await request.get_body()))
+
+    def decode_json(self, data: str | bytes) -> object:
+        return body.decode_json(data)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A cross-origin WebSocket upgrade: browsers apply no CORS to it, so it is checked
+        here against the same origins as CORS (same-origin ones pass before this)."""
+        return self.origins.allows(origin)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         """An HTTP operation, within the time budget (subscriptions go by another path)."""
@@ -111,6 +151,22 @@ class GraphQLView(GraphQL[Context, None]):
         return cast(UnsetType, UNSET)
 
 
+def _refusal_message(error: HTTPException) -> str:
+    cause = error.__cause__
+    if (
+        isinstance(cause, InvalidOperationTypeError)
+        and cause.operation_type == OperationType.SUBSCRIPTION
+    ):
+        return "subscriptions need a WebSocket on /graphql (graphql-transport-ws or graphql-ws)"
+    return error.reason
+
+
+async def _http_refusal(request: Request, error: Exception) -> Response:
+    """starlette's own refusals (404, 405) in the JSON of every refusal."""
+    assert isinstance(error, StarletteHTTPException)
+    return refusal(error.status_code, error.detail, headers=dict(error.headers or {}))
+
+
 async def _authenticate(
     authenticator: Authenticator, headers: Mapping[str, str]
 ) -> tuple[Identity | None, Unauthenticated | None]:
@@ -118,10 +174,6 @@ async def _authenticate(
         return await authenticator.authenticate(headers), None
     except Unauthenticated as error:
         return None, error
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -158,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "changes": changes,
                     "catalog": catalog,
                     "worker": worker,
+                    "readiness": Readiness(store, ttl_seconds=settings.readiness_cache_seconds),
                 }
             finally:
                 for task in tasks:
@@ -169,13 +222,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         build_schema(introspection=settings.allows_introspection), graphql_ide="graphiql"
     )
     graphql.operation_timeout = settings.operation_timeout_seconds
+    graphql.origins = settings.origins
     return Starlette(
         middleware=[
-            Middleware(BodyLimit),
             Middleware(SecurityHeaders, html_csp=graphiql_csp(graphql.graphql_ide_html)),
+            Middleware(ContainFailures),
+            Middleware(TrustedHosts, hosts=settings.hosts),
+            Middleware(BodyLimit),
             Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.allowed_origins),
+                JsonCORS,
+                allow_origins=sorted(settings.origins.origins),
+                allow_origin_regex=settings.origins.regex,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type", "X-Dev-User", "X-Dev-Groups"],
                 max_age=600,
@@ -185,6 +242,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
+        exception_handlers={StarletteHTTPException: _http_refusal},
         lifespan=lifespan,
     )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from server.catalog import CatalogError
+from server.logs import configure_logging
 from server.settings import Settings, SettingsError, load_settings
 from server.store import Store, open_store
 
@@ -21,7 +22,7 @@ logger = logging.getLogger("server")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     try:
         code: int = args.command(args)
     except (SettingsError, CatalogError) as error:
@@ -63,6 +64,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.edge.protocol import bounded_protocol
+    from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
 
     settings = load_settings()
     if settings.auth_mode == "dev" and not is_loopback(args.host) and not args.insecure_dev_auth:
@@ -72,7 +75,21 @@ def _serve(args: argparse.Namespace) -> int:
         )
     app = create_app(settings)
     _banner(settings, args.host, args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        lifespan="on",
+        http=bounded_protocol(
+            header_timeout=settings.request_header_timeout_seconds,
+            body_timeout=settings.request_body_timeout_seconds,
+        ),
+        ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
+        # Logging is `configure_logging`'s: the allow-list holds uvicorn's loggers at INFO
+        # (websockets logs headers and frames at DEBUG through `uvicorn.error`).
+        log_config=None,
+        log_level=None,
+    )
     return 0
 
 

@@ -7,12 +7,21 @@ import hashlib
 import re
 
 from starlette.datastructures import MutableHeaders
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MAX_BODY_BYTES", "BodyLimit", "SecurityHeaders", "graphiql_csp"]
+from server.edge.refusals import refusal
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_WEBSOCKET_MESSAGE_BYTES",
+    "BodyLimit",
+    "SecurityHeaders",
+    "graphiql_csp",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
+# A WebSocket message is bounded like a body; a bigger one closes the socket with 1009.
+MAX_WEBSOCKET_MESSAGE_BYTES = MAX_BODY_BYTES
 
 
 class BodyLimit:
@@ -48,10 +57,8 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(
-            f"request body larger than {self.max_bytes} bytes", status_code=413
-        )
-        await response(scope, receive, send)
+        message = f"the request body is larger than {self.max_bytes} bytes"
+        await refusal(413, message)(scope, receive, send)
 
 
 class BodyTooLarge(Exception):

@@ -1,22 +1,81 @@
-"""Logging that never holds a secret.
+"""Logging that never holds a secret: an allow-list, and bounded tracebacks.
 
-At DEBUG, botocore, aiohttp and urllib3 log whole request and response bodies, and those
-hold env var values (secret ones too) and every item; uvicorn and strawberry can log headers.
-These loggers are kept at INFO or above whatever level the server runs at. The server's own
-logs name ids and error codes, never values or tokens.
+Only the server's own loggers (`server.*`) may log below INFO: they name ids and error codes,
+never values or tokens. Every other logger is held at INFO or above, whatever level the server
+runs at: at DEBUG the websockets library logs the upgrade request's headers (`Authorization`)
+and whole frames (env var values) through `uvicorn.error`; botocore, aiohttp and urllib3 log
+request and response bodies; strawberry, graphql-core and asyncio may log variables.
+
+One request must not be able to fill the log either: an unexpected error is logged with its
+innermost frames only and at most a few thousand characters (a RecursionError's traceback has
+a thousand frames).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 
-__all__ = ["keep_secrets_out_of_logs"]
+__all__ = [
+    "ALLOWED_BELOW_INFO",
+    "AllowList",
+    "brief_traceback",
+    "configure_logging",
+    "keep_secrets_out_of_logs",
+]
 
-TALKATIVE = ("botocore", "aiobotocore", "aiohttp", "urllib3", "boto3", "httpx", "httpcore")
+ALLOWED_BELOW_INFO = ("server",)
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+MAX_FRAMES = 12
+MAX_TRACEBACK_CHARS = 4000
+
+
+def is_allowed_below_info(name: str) -> bool:
+    return any(name == allowed or name.startswith(f"{allowed}.") for allowed in ALLOWED_BELOW_INFO)
+
+
+class AllowList(logging.Filter):
+    """On a handler: records of other loggers than the allow-listed ones pass from `level` or
+    INFO, whichever is higher, whatever level a library set on its own logger."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.floor = max(level, logging.INFO)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.floor or is_allowed_below_info(record.name)
+
+
+def configure_logging(level: int) -> None:
+    """The process's logging, for the command line: the server's loggers at `level`, every
+    other one at `level` or INFO, whichever is higher, and the allow-list on the handler."""
+    logging.basicConfig(level=max(level, logging.INFO), format=LOG_FORMAT)
+    for handler in logging.root.handlers:
+        handler.addFilter(AllowList(level))
+    for name in ALLOWED_BELOW_INFO:
+        logging.getLogger(name).setLevel(level)
+    keep_secrets_out_of_logs()
 
 
 def keep_secrets_out_of_logs() -> None:
-    for name in TALKATIVE:
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.INFO or logger.level < logging.INFO:
+    """Hold every logger that exists and is not allowed below INFO at INFO or above, so a root
+    logger turned to DEBUG later (a test's log capture) does not reach them either."""
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if (
+            isinstance(logger, logging.Logger)
+            and not is_allowed_below_info(name)
+            and (logger.level == logging.NOTSET or logger.level < logging.INFO)
+        ):
             logger.setLevel(logging.INFO)
+
+
+def brief_traceback(error: BaseException) -> str:
+    """An exception's innermost frames and its message, at most `MAX_TRACEBACK_CHARS` long
+    (the start and the end of it when longer)."""
+    text = "".join(
+        traceback.format_exception(type(error), error, error.__traceback__, limit=-MAX_FRAMES)
+    ).rstrip()
+    if len(text) <= MAX_TRACEBACK_CHARS:
+        return text
+    half = MAX_TRACEBACK_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters left out ...]\n{text[-half:]}"

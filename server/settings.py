@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
+
+from server.edge.hosts import HOST_PATTERN, LOOPBACK_HOSTS, HostPolicy, OriginPolicy
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -39,18 +43,48 @@ class Settings(BaseSettings):
     builtin_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
     # None: on in dev mode, off in cognito mode.
     introspection: bool | None = None
-    # None: any origin in dev mode, none in cognito mode.
+    # None: loopback origins in dev mode, none in cognito mode.
     cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
+    # None: loopback names in dev mode, any in cognito mode.
+    allowed_hosts: Annotated[tuple[str, ...] | None, NoDecode] = None
+    request_header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    request_body_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    readiness_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     operation_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
 
-    @field_validator("cognito_client_ids", "cors_origins", mode="before")
+    @field_validator("cognito_client_ids", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        try:
+            return tuple(sorted(normalize_allowed_origins(value)))
+        except ValueError:
+            raise ValueError(
+                "each must be * or an origin like https://app.example.com[:port]"
+            ) from None
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_host_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        hosts = tuple(host.lower().rstrip(".") for host in value)
+        wrong = [host for host in hosts if not re.match(HOST_PATTERN, host)]
+        if wrong:
+            raise ValueError(
+                f"{wrong[0]!r} is not *, a host name, *.name, an IPv4 or a [bracketed] IPv6"
+            )
+        return hosts
 
     @field_validator("dynamodb_endpoint_url")
     @classmethod
@@ -66,11 +100,20 @@ class Settings(BaseSettings):
         return self.introspection
 
     @property
-    def allowed_origins(self) -> tuple[str, ...]:
-        """Origins whose browsers may call the API (CORS); `*` is any."""
+    def origins(self) -> OriginPolicy:
+        """Origins whose pages may call the API (CORS) and open its WebSockets."""
         if self.cors_origins is None:
-            return ("*",) if self.auth_mode == "dev" else ()
-        return self.cors_origins
+            return OriginPolicy(frozenset(), loopback=self.auth_mode == "dev")
+        return OriginPolicy(frozenset(self.cors_origins))
+
+    @property
+    def hosts(self) -> HostPolicy:
+        """`Host` names the server answers to. In cognito mode any, unless set: there the
+        server sits behind a load balancer or API Gateway that routes by host, and its callers
+        authenticate with a bearer token a rebinding page does not have."""
+        if self.allowed_hosts is None:
+            return HostPolicy(LOOPBACK_HOSTS if self.auth_mode == "dev" else ("*",))
+        return HostPolicy(self.allowed_hosts)
 
     @property
     def shows_debug_extensions(self) -> bool:

@@ -45,6 +45,9 @@ def settings(dynamodb_endpoint: str) -> Settings:
         deployer="none",
         # Nor does the sweep fail them behind the tests' backs; it has tests of its own.
         deployment_sweep_seconds=3600,
+        # The loopback default, and the hosts in-process test clients name (`http://test`);
+        # tests/edge/test_hosts.py tests the default itself.
+        allowed_hosts=("localhost", "127.0.0.1", "[::1]", "test", "t"),
     )
 
 
@@ -99,7 +102,9 @@ class GraphQLClient:
         if groups:
             headers["X-Dev-Groups"] = groups
         transport = httpx.ASGITransport(app=app)
-        return cls(httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers))
+        return cls(
+            httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers)
+        )
 
     async def __aenter__(self) -> GraphQLClient:
         await self.http.__aenter__()

@@ -25,13 +25,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(**settings: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def serving(
+    log_level: str = "info", **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`python -m server serve`; on the embedded store, as `make run` starts it, by default."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("STORE", "AUTH_MODE")}
     env.update(settings)
     process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        [sys.executable, "-m", "server", "--log-level", log_level, "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 async def test_healthz_answers_ok(app: ASGIApp) -> None:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
     ) as http:
         response = await http.get("/healthz")
 
@@ -28,7 +28,7 @@ async def test_healthz_answers_ok(app: ASGIApp) -> None:
 
 async def test_get_graphql_in_a_browser_serves_graphiql(app: ASGIApp) -> None:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
     ) as http:
         response = await http.get("/graphql", headers={"Accept": "text/html"})
 

@@ -26,7 +26,7 @@ async def app_with(settings: Settings, **changes: Any) -> AsyncIterator[ASGIApp]
 
 def http(app: ASGIApp, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=headers
     )
 
 
@@ -69,10 +69,10 @@ async def test_get_runs_queries_but_never_mutations(app: ASGIApp) -> None:
 
     assert query.json() == {"data": {"viewer": {"userId": "dev-user"}}}
     assert mutation.status_code == 400
-    assert "mutations are not allowed" in mutation.text
+    assert "mutations are not allowed" in mutation.json()["errors"][0]["message"]
 
 
-async def test_non_json_posts_are_refused(app: ASGIApp) -> None:
+async def test_non_json_posts_are_refused_as_unsupported_media_types(app: ASGIApp) -> None:
     async with http(app) as client:
         form = await client.post(
             "/graphql",
@@ -85,8 +85,9 @@ async def test_non_json_posts_are_refused(app: ASGIApp) -> None:
             headers={"content-type": "text/plain"},
         )
 
-    assert form.status_code == 400
-    assert text.status_code == 400
+    for response in (form, text):
+        assert response.status_code == 415
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
 
 
 async def test_responses_carry_security_headers(app: ASGIApp) -> None:

@@ -11,7 +11,7 @@ from tests.conftest import GraphQLClient
 async def test_a_body_over_1_mib_is_refused_with_413_before_parsing(app: ASGIApp) -> None:
     big = '{"query": "{ viewer { userId } }", "padding": "' + "x" * (1024 * 1024) + '"}'
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
     ) as http:
         response = await http.post(
             "/graphql", content=big, headers={"content-type": "application/json"}
@@ -28,7 +28,7 @@ async def test_a_streamed_body_over_1_mib_is_refused_too(app: ASGIApp) -> None:
         yield b'"}'
 
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
     ) as http:
         response = await http.post(
             "/graphql", content=chunks(), headers={"content-type": "application/json"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -12,9 +14,12 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, Validati
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
+from server.logs import brief_traceback
 from server.schema.agent import AgentMutation, AgentQuery
 from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
 from server.schema.debug import DynamoDBTally
@@ -66,13 +71,30 @@ Subscription = merge_types("Subscription", (DeploymentSubscription,))
 
 
 class Schema(strawberry.Schema):
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        *,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        """Queries and mutations over HTTP; subscriptions go by WebSocket (`subscribe`), and
+        one sent over HTTP is refused (`InvalidOperationTypeError`) rather than run."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        return await super().execute(query, allowed_operation_types=allowed, **kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected errors are answers, not incidents: log only what will be masked.
+        # Expected errors are answers, not incidents: log only what will be masked, bounded.
         for error in errors:
-            if is_unexpected(error):
-                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+            if is_unexpected(error) and error.original_error is not None:
+                logger.error(
+                    "unexpected error at %s\n%s",
+                    error.path,
+                    brief_traceback(error.original_error),
+                )
 
 
 def build_schema(*, introspection: bool = True) -> Schema:

@@ -23,6 +23,7 @@ from server.store.embedded import EmbeddedDynamoDB
 from server.store.env_vars import EnvVarStore
 from server.store.main_configs import MainConfigStore
 from server.store.projects import ProjectKey, ProjectStore
+from server.store.readiness import unready_tables
 from server.store.tables import TableNames, create_tables
 from server.store.tools import ToolStore
 from server.store.usage import Usage
@@ -79,6 +80,10 @@ class Store:
 
     async def create_tables(self) -> list[str]:
         return await create_tables(self.client, self.tables)
+
+    async def unready_tables(self, *, within_seconds: float) -> dict[str, str]:
+        """The tables that do not answer `DescribeTable` as active, by role, with a reason."""
+        return await unready_tables(self.client, self.tables, within_seconds=within_seconds)
 
     async def seed_builtin_tools(self, path: Any = None) -> int:
         """Upsert the catalog file at `path` (the shipped one by default); return its size."""

@@ -62,11 +62,7 @@ async def test_an_unexpected_error_is_masked_and_logged(
     assert error["message"] == "Internal server error"
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "no-such-tables" not in str(body)
-    assert any(
-        "ResourceNotFoundException" in record.exc_text
-        for record in caplog.records
-        if record.exc_text
-    )
+    assert any("ResourceNotFoundException" in record.getMessage() for record in caplog.records)
 
 
 @pytest.fixture
