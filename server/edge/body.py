@@ -17,7 +17,7 @@ __all__ = ["MAX_JSON_DEPTH", "decode_json", "operation_from", "require_json_medi
 
 # Far above any real operation (a tool's inputSchema is a few levels deep) and far below the
 # interpreter's recursion limit, which code walking a nested value would otherwise hit.
-MAX_JSON_DEPTH = 64
+MAX_JSON_DEPTH = 128
 JSON_MEDIA_TYPE = "application/json"
 MEMBER_TYPES: dict[str, tuple[type, str]] = {
     "query": (str, "a string"),
