@@ -33,7 +33,7 @@ __all__ = ["INTERRUPTED", "SWEEP_SECONDS", "Sweeper"]
 
 logger = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 20.0
+SWEEP_SECONDS = 60.0  # as long as the lease: see "The deployment worker" in README.md
 
 Resume = Callable[[str, str], None]
 

@@ -2,7 +2,8 @@
 
 At most one deployment per project is PENDING or DEPLOYING: the project item's
 `activeDeploymentId` is claimed in the transaction that creates a deployment and released in
-the one that finishes it.
+the one that finishes it. So the unfinished ones are found through the Projects table (the
+sweep), never by a Scan of this one, whose items are the largest of all.
 """
 
 from __future__ import annotations
