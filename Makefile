@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/dashboard.py --ops 20 --write BENCHMARKS.md
+	$(BIN)/python bench/sweep.py
 
 schema: $(STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql

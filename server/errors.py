@@ -12,6 +12,7 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "NotFound",
+    "ProjectBusy",
     "QuotaExceeded",
     "ServiceUnavailable",
     "Unauthenticated",
@@ -59,6 +60,17 @@ class Conflict(DomainError):
     @classmethod
     def stale_version(cls, entity: str, entity_id: str, actual: int, expected: int) -> Conflict:
         return cls(f"{entity} {entity_id!r} is at version {actual}, not {expected}")
+
+
+class ProjectBusy(Conflict):
+    """The project's one active slot is held by `deployment_id` (PENDING or DEPLOYING)."""
+
+    def __init__(self, project_id: str, deployment_id: str) -> None:
+        super().__init__(
+            f"project {project_id!r} already has an active deployment {deployment_id!r};"
+            " wait for it or cancel it"
+        )
+        self.deployment_id = deployment_id
 
 
 class QuotaExceeded(DomainError):

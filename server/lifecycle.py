@@ -3,6 +3,7 @@ deployment worker alike."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,11 @@ from server.resolvers.lookup import existing
 from server.store import Store, settle
 from server.store.codec import item_size
 
-__all__ = ["MAX_ITEM_BYTES", "change_status", "fit_logs"]
+__all__ = ["INTERRUPTED", "MAX_ITEM_BYTES", "change_status", "fail_if_abandoned", "fit_logs"]
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: nothing renewed its lease (its deployer stopped); deploy again"
 
 # DynamoDB refuses an item over 400 KB (409,600 bytes) as it counts them, the item after an
 # update counted once; `item_size` never undercounts, and this leaves 9,600 bytes more.
@@ -70,6 +75,37 @@ async def change_status(
     deployment = await settle(attempt)
     changes.notify((user_id, deployment_id))
     return deployment
+
+
+async def fail_if_abandoned(
+    store: Store, changes: Changes, deployment: Deployment, now: datetime
+) -> bool:
+    """Fail `deployment` with `INTERRUPTED` if, as it was read, it is DEPLOYING with a lease
+    that ended before `now`; True if it was failed here.
+
+    The write holds only while the deployment is still at the version read, so a renewal (or
+    a finish, or a cancel) that lands first wins, and False says so. The sweep and a create
+    that finds its project's slot held both end abandoned deployments this way."""
+    if not deployment.lease_ended(now):
+        return False
+    try:
+        await change_status(
+            store,
+            changes,
+            deployment.user_id,
+            deployment.deployment_id,
+            StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),
+            only_from=DeploymentStatus.DEPLOYING,
+            expected_version=deployment.version,
+        )
+    except (Conflict, NotFound):
+        return False  # renewed, finished, cancelled or deleted since it was read
+    logger.info(
+        "deployment %s failed: its lease ended at %s",
+        deployment.deployment_id,
+        deployment.lease_expires_at or f"{deployment.updated_at} + the lease",
+    )
+    return True
 
 
 def _moved(

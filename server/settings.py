@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     cognito_jwks_url: str | None = None
     admin_group: Annotated[str, Field(min_length=1)] = "admin"
     deployer: Literal["validate", "none"] = "validate"
-    deployment_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 20.0
+    deployment_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     # None: on with the embedded store, off otherwise.
     debug_extensions: bool | None = None
     builtin_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0

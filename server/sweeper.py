@@ -1,12 +1,17 @@
 """The sweep: finds, on a timer of its own, deployments that nothing works on any more.
 
-Every `interval` seconds, however busy the server is, one Scan of the Deployments table (only
-the unfinished ones, without config and logs) finds:
+Every PENDING or DEPLOYING deployment is its project's `activeDeploymentId` (claimed in the
+transaction that creates it, released in the one that finishes it), so every `interval`
+seconds, however busy the server is, the sweep Scans the Projects table (small items) for the
+projects that hold one, and reads only those deployments (BatchGetItem, without config and
+logs). It never Scans the Deployments table, whose items are the largest of all. It finds:
 
 - DEPLOYING deployments whose lease has ended: whatever deployed them (this server's worker, an
   instance that stopped, an external pipeline) stopped renewing them, so their progress is
   unknown. They are failed with `interrupted: …`, conditionally on the version the sweep read,
   so a renewal that lands first wins; failing them frees their project for a new deployment.
+  (A create that finds its project's slot held by one does the same at once, with the same
+  function: `server.lifecycle.fail_if_abandoned`.)
 - PENDING deployments, handed to `resume` (this instance's worker, when it deploys them
   itself): those left behind by an instance that stopped get deployed. A worker claims each
   with a conditional write, so a deployment another instance is taking is deployed once.
@@ -20,17 +25,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from server.changes import Changes
-from server.errors import Conflict, NotFound
-from server.lifecycle import change_status
-from server.models import Deployment, DeploymentStatus, StatusChange
+from server.lifecycle import INTERRUPTED, fail_if_abandoned
+from server.models import Deployment, DeploymentStatus
 from server.store import Store
 
 __all__ = ["INTERRUPTED", "SWEEP_SECONDS", "Sweeper"]
 
 logger = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 20.0
-INTERRUPTED = "interrupted: nothing renewed its lease (its deployer stopped); deploy again"
+SWEEP_SECONDS = 60.0  # as long as the lease: see "The deployment worker" in README.md
 
 Resume = Callable[[str, str], None]
 
@@ -62,36 +65,20 @@ class Sweeper:
     async def sweep(self) -> None:
         """One pass: fail the DEPLOYING deployments whose lease has ended, resume PENDING ones."""
         now = datetime.now(UTC)
-        for deployment in await self._store.deployments.unfinished():
+        active = [key async for key in self._store.projects.with_active_deployment()]
+        for deployment in await self._store.deployments.summaries(active):
             if deployment.status is DeploymentStatus.PENDING:
                 if self._resume is not None:
                     self._resume(deployment.user_id, deployment.deployment_id)
-            elif deployment.lease_ended(now):
-                await self._fail(deployment)
+            elif deployment.status is DeploymentStatus.DEPLOYING:
+                await self._fail_if_abandoned(deployment, now)
         self.sweeps += 1
 
-    async def _fail(self, deployment: Deployment) -> None:
-        """Fail `deployment` if it is still as the Scan read it; a failure to write is left
-        for the next sweep."""
+    async def _fail_if_abandoned(self, deployment: Deployment, now: datetime) -> None:
+        """A failure to write is logged and left for the next sweep; the others go on."""
         try:
-            await change_status(
-                self._store,
-                self._changes,
-                deployment.user_id,
-                deployment.deployment_id,
-                StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),
-                only_from=DeploymentStatus.DEPLOYING,
-                expected_version=deployment.version,
-            )
-        except (Conflict, NotFound):
-            return  # renewed, finished, cancelled or deleted since the Scan read it
+            await fail_if_abandoned(self._store, self._changes, deployment, now)
         except Exception as error:
             logger.warning(
                 "could not fail abandoned deployment %s: %s", deployment.deployment_id, error
             )
-            return
-        logger.info(
-            "deployment %s failed: its lease ended at %s",
-            deployment.deployment_id,
-            deployment.lease_expires_at or f"{deployment.updated_at} + the lease",
-        )

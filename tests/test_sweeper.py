@@ -22,7 +22,8 @@ from server.errors import Conflict
 from server.lifecycle import change_status
 from server.models import Deployment, DeploymentStatus, StatusChange, iso_time
 from server.settings import Settings
-from server.store import Store
+from server.store import Store, instrument
+from server.store.dynamo import Expression
 from server.store.tables import TableNames
 from server.sweeper import INTERRUPTED, Sweeper
 from tests.conftest import GraphQLClient
@@ -33,6 +34,7 @@ SWEEP = 0.1
 WAIT = 10.0  # the most any wait below may take before the test fails
 
 DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id status } }"
+REDEPLOY = "mutation($id: ID!) { redeploy(deploymentId: $id) { id status } }"
 CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
 PIPELINE = """
 mutation($u: ID!, $id: ID!, $status: DeploymentStatus!, $lease: Int) {
@@ -45,13 +47,14 @@ mutation($u: ID!, $id: ID!, $status: DeploymentStatus!, $lease: Int) {
 
 @pytest.fixture(scope="module")
 async def own(settings: Settings, store: Store) -> Settings:
-    """Tables of their own: a sweep reads the whole Deployments table, and the shared one
-    holds many deployments other tests left PENDING or DEPLOYING on purpose."""
+    """Tables of their own: a sweep reads every project's active deployment, and the shared
+    tables hold many deployments other tests left PENDING or DEPLOYING on purpose. The app's
+    own sweep waits an hour between passes: what is swept here, a test sweeps itself."""
     prefix = f"{settings.table_prefix}sweep-"
     tables = Store.on(store.client, TableNames.with_prefix(prefix))
     await tables.create_tables()
     await tables.seed_builtin_tools()
-    return settings.model_copy(update={"table_prefix": prefix})
+    return settings.model_copy(update={"table_prefix": prefix, "deployment_sweep_seconds": 3600})
 
 
 @pytest.fixture(scope="module")
@@ -316,8 +319,15 @@ async def test_a_renewal_landing_between_the_sweeps_read_and_its_write_wins(
 
 async def left(store: Store, user_id: str, project_id: str, status: str, updated: str) -> str:
     """A deployment as a stopped process, or a program from before leases, leaves it: no
-    `leaseExpiresAt`, last updated at `updated`."""
+    `leaseExpiresAt`, last updated at `updated`, holding its project's active slot (as every
+    PENDING or DEPLOYING deployment has since deployments exist)."""
     deployment_id = f"01LEFT{uuid.uuid4().hex[:20].upper()}"
+    await store.dynamo.update_item(
+        store.tables.projects,
+        {"userId": user_id, "projectId": project_id},
+        Expression("SET activeDeploymentId = :id", values={":id": deployment_id}),
+        condition=Expression("attribute_not_exists(activeDeploymentId)"),
+    )
     item: dict[str, Any] = Deployment(
         user_id=user_id,
         deployment_id=deployment_id,
@@ -335,11 +345,13 @@ async def left(store: Store, user_id: str, project_id: str, status: str, updated
 async def test_a_restart_fails_deployments_from_before_leases_by_updated_at_and_resumes_pending(
     owner: GraphQLClient, own_store: Store, user_id: str
 ) -> None:
-    project_id = await project(owner)
     long_ago = "2026-01-01T00:00:00.000Z"
-    stuck = await left(own_store, user_id, project_id, "deploying", long_ago)
-    recent = await left(own_store, user_id, project_id, "deploying", iso_time(datetime.now(UTC)))
-    waiting = await left(own_store, user_id, project_id, "pending", long_ago)
+    stuck = await left(own_store, user_id, await project(owner), "deploying", long_ago)
+    recent_project = await project(owner)
+    recent = await left(
+        own_store, user_id, recent_project, "deploying", iso_time(datetime.now(UTC))
+    )
+    waiting = await left(own_store, user_id, await project(owner), "pending", long_ago)
     changes = Changes()
     catalog = BuiltinCatalog(own_store.builtin_tools, ttl_seconds=0)
     restarted = DeploymentWorker(own_store, changes, ValidatingDeployer(catalog))
@@ -357,6 +369,132 @@ async def test_a_restart_fails_deployments_from_before_leases_by_updated_at_and_
     assert resumed is not None
     assert resumed.status is DeploymentStatus.FAILED
     assert resumed.error == "the project has no main config"  # its snapshot has none
-    await own_store.dynamo.delete_item(
-        own_store.tables.deployments, own_store.deployments.key(user_id, recent)
+    await owner.data(CANCEL, {"id": recent})
+
+
+async def abandoned(store: Store, user_id: str, deployment_id: str) -> Deployment:
+    """Claim the PENDING deployment as a worker that then stopped would have, a lease ago:
+    DEPLOYING, its lease ended a second ago."""
+    return await change_status(
+        store,
+        Changes(),
+        user_id,
+        deployment_id,
+        StatusChange(status=DeploymentStatus.DEPLOYING),
+        note="claimed by a worker that stopped",
+        lease=timedelta(seconds=-1),
     )
+
+
+async def test_a_sweep_fails_an_abandoned_deployment_without_scanning_the_deployments_table(
+    owner: GraphQLClient, own_store: Store, user_id: str
+) -> None:
+    # Given a deployment whose lease has ended, beside one that finished
+    _, stuck = await new_deployment(owner)
+    await abandoned(own_store, user_id, stuck)
+    _, finished = await new_deployment(owner)
+    await owner.data(CANCEL, {"id": finished})
+
+    # When the sweep passes
+    with instrument.track() as tally:
+        await Sweeper(own_store, Changes()).sweep()
+
+    # Then it is failed, found through the Projects table: the Deployments table is only read
+    # by key, never Scanned
+    failed = await own_store.deployments.get(user_id, stuck, consistent=True)
+    assert failed is not None
+    assert (failed.status, failed.error) == (DeploymentStatus.FAILED, INTERRUPTED)
+    deployments, projects = own_store.tables.deployments, own_store.tables.projects
+    scans = [call for call in tally.calls if call.startswith("Scan ")]
+    assert scans == [f"Scan {projects} projecting 3"]
+    assert f"BatchGetItem {deployments}" in tally.calls
+
+
+async def test_a_sweep_hands_a_pending_deployment_left_behind_to_the_worker(
+    owner: GraphQLClient, own_store: Store, user_id: str
+) -> None:
+    _, waiting = await new_deployment(owner)
+    _, stuck = await new_deployment(owner)
+    await abandoned(own_store, user_id, stuck)
+    resumed: list[tuple[str, str]] = []
+
+    await Sweeper(own_store, Changes(), resume=lambda *key: resumed.append(key)).sweep()
+
+    assert (user_id, waiting) in resumed
+    assert (user_id, stuck) not in resumed
+    await owner.data(CANCEL, {"id": waiting})
+
+
+async def before_leases(store: Store, user_id: str, deployment_id: str) -> Deployment:
+    """Rewrite the PENDING deployment as one a program from before leases left DEPLOYING long
+    ago: no `leaseExpiresAt`, `updatedAt` far past."""
+    await store.dynamo.update_item(
+        store.tables.deployments,
+        store.deployments.key(user_id, deployment_id),
+        Expression(
+            "SET #status = :deploying, updatedAt = :long_ago",
+            {"#status": "status"},
+            {":deploying": "deploying", ":long_ago": "2026-01-01T00:00:00.000Z"},
+        ),
+    )
+    deployment = await store.deployments.get(user_id, deployment_id, consistent=True)
+    assert deployment is not None
+    return deployment
+
+
+@pytest.mark.parametrize("leave", [abandoned, before_leases], ids=["lease ended", "no lease"])
+@pytest.mark.parametrize("mutation", ["createDeployment", "redeploy"])
+async def test_a_new_deployment_takes_the_slot_of_an_abandoned_one_at_once(
+    owner: GraphQLClient, own_store: Store, user_id: str, leave: Any, mutation: str
+) -> None:
+    # Given a project whose active deployment was abandoned, and no sweep for an hour
+    project_id, stuck = await new_deployment(owner)
+    await leave(own_store, user_id, stuck)
+
+    # When its owner deploys it again
+    if mutation == "createDeployment":
+        new = (await owner.data(DEPLOY, {"p": project_id}))["createDeployment"]
+    else:
+        new = (await owner.data(REDEPLOY, {"id": stuck}))["redeploy"]
+
+    # Then the new deployment is PENDING and the abandoned one failed as the sweep fails it
+    assert new["status"] == "PENDING"
+    old = await own_store.deployments.get(user_id, stuck, consistent=True)
+    assert old is not None
+    assert (old.status, old.error, old.lease_expires_at) == (
+        DeploymentStatus.FAILED,
+        INTERRUPTED,
+        None,
+    )
+    stored = await own_store.projects.get(user_id, project_id, consistent=True)
+    assert stored is not None
+    assert stored.active_deployment_id == new["id"]
+    await owner.data(CANCEL, {"id": new["id"]})
+
+
+async def live(store: Store, user_id: str, deployment_id: str) -> Deployment:
+    """Claim the PENDING deployment as a live worker does: DEPLOYING, a lease of 60 s."""
+    return await change_status(
+        store, Changes(), user_id, deployment_id, StatusChange(status=DeploymentStatus.DEPLOYING)
+    )
+
+
+async def pending(store: Store, user_id: str, deployment_id: str) -> Deployment:
+    deployment = await store.deployments.get(user_id, deployment_id, consistent=True)
+    assert deployment is not None
+    return deployment
+
+
+@pytest.mark.parametrize("hold", [live, pending], ids=["live lease", "pending"])
+async def test_a_new_deployment_is_a_conflict_while_the_active_one_is_pending_or_leased(
+    owner: GraphQLClient, own_store: Store, user_id: str, hold: Any
+) -> None:
+    project_id, active = await new_deployment(owner)
+    before = await hold(own_store, user_id, active)
+
+    error = await owner.error(DEPLOY, {"p": project_id})
+
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert f"already has an active deployment {active!r}" in error["message"]
+    assert await own_store.deployments.get(user_id, active, consistent=True) == before
+    await owner.data(CANCEL, {"id": active})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from server.dataloaders import forget
-from server.errors import BadUserInput, Forbidden, NotFound
-from server.lifecycle import change_status
+from server.errors import BadUserInput, Forbidden, NotFound, ProjectBusy
+from server.lifecycle import change_status, fail_if_abandoned
 from server.models import (
     Deployment,
     DeploymentStatus,
@@ -131,11 +132,32 @@ async def _start(
         created_at=now,
         updated_at=now,
     )
-    await context.store.deployments.create(deployment)
+    try:
+        await context.store.deployments.create(deployment)
+    except ProjectBusy as busy:
+        if not await _took_over(context, busy.deployment_id):
+            raise
+        await context.store.deployments.create(deployment)  # once: a new holder is live
     _forget(context, deployment)
     if context.worker is not None:
         context.worker.submit(deployment.user_id, deployment.deployment_id)
     return deployment
+
+
+async def _took_over(context: Context, deployment_id: str) -> bool:
+    """Whether the project's slot, held by `deployment_id`, may be taken: that deployment was
+    abandoned (DEPLOYING, its lease ended) and is now failed, as the sweep fails it, so a
+    stuck deployment never blocks a new one, whenever the sweep comes; or it has finished
+    since. A PENDING one, or one whose lease is live, keeps the slot."""
+    found = await context.store.deployments.summaries(
+        [(context.user_id, deployment_id)], consistent=True
+    )
+    if not found or not found[0].status.is_active:
+        return True  # finished (or deleted with its project) since: the retry answers
+    failed = await fail_if_abandoned(context.store, context.changes, found[0], datetime.now(UTC))
+    if failed:
+        forget(context.loaders.deployment_by_id, (context.user_id, deployment_id))
+    return failed
 
 
 def check_reach(context: Context, owner_id: str, fields: Iterable[str]) -> None:

@@ -2,7 +2,8 @@
 
 At most one deployment per project is PENDING or DEPLOYING: the project item's
 `activeDeploymentId` is claimed in the transaction that creates a deployment and released in
-the one that finishes it.
+the one that finishes it. So the unfinished ones are found through the Projects table (the
+sweep), never by a Scan of this one, whose items are the largest of all.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from server.errors import Conflict, NotFound
+from server.errors import NotFound, ProjectBusy
 from server.models import Deployment, Project
 from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
 
-__all__ = ["SUMMARY_ATTRIBUTES", "DeploymentStore"]
+__all__ = ["LEASE_ATTRIBUTES", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
 # What a listing reads when the query selects neither `config` nor `logs`.
 SUMMARY_ATTRIBUTES = (
@@ -28,6 +29,8 @@ SUMMARY_ATTRIBUTES = (
     "createdAt",
     "updatedAt",
 )
+# What the sweep and a take-over read to tell an abandoned deployment from a live one.
+LEASE_ATTRIBUTES = (*SUMMARY_ATTRIBUTES, "leaseExpiresAt")
 
 
 class DeploymentStore(ChildTable[Deployment]):
@@ -68,10 +71,7 @@ class DeploymentStore(ChildTable[Deployment]):
             project = cancelled.failed.get(1)
             if project is None or "deleting" in project:
                 raise NotFound("project", deployment.project_id) from None
-            raise Conflict(
-                f"project {deployment.project_id!r} already has an active deployment"
-                f" {project['activeDeploymentId']!r}; wait for it or cancel it"
-            ) from None
+            raise ProjectBusy(deployment.project_id, project["activeDeploymentId"]) from None
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
         """Write `new`'s status, error, logs and lease if `old` is still current; a finished
@@ -125,19 +125,19 @@ class DeploymentStore(ChildTable[Deployment]):
                 raise NotFound("deployment", old.deployment_id) from None
             raise LostRace from None
 
-    async def unfinished(self) -> list[Deployment]:
-        """Every user's PENDING or DEPLOYING deployments, without config and logs: a Scan of
-        the whole table, for the sweep."""
-        items = self.dynamo.scan(
+    async def summaries(
+        self, keys: Sequence[tuple[str, str]], *, consistent: bool = False
+    ) -> list[Deployment]:
+        """The deployments at (user_id, deployment_id) `keys`, with their lease but without
+        config and logs, in no particular order (absent ones left out): BatchGetItem, which
+        DynamoDB bills by each whole item read all the same."""
+        items = await self.dynamo.batch_get(
             self.table,
-            where=Expression(
-                "#status IN (:pending, :deploying)",
-                {"#status": "status"},
-                {":pending": "pending", ":deploying": "deploying"},
-            ),
-            attributes=(*SUMMARY_ATTRIBUTES, "leaseExpiresAt"),
+            [self.key(*key) for key in keys],
+            consistent=consistent,
+            attributes=LEASE_ATTRIBUTES,
         )
-        return [self.parse(item) async for item in items]
+        return [self.parse(item) for item in items]
 
     async def list_for_projects(
         self,

@@ -282,10 +282,16 @@ class Dynamo:
             yield item
 
     async def batch_get(
-        self, table: str, keys: Sequence[Mapping[str, object]], *, consistent: bool = False
+        self,
+        table: str,
+        keys: Sequence[Mapping[str, object]],
+        *,
+        consistent: bool = False,
+        attributes: Sequence[str] | None = None,
     ) -> list[Item]:
         """Every item found for `keys`, in no particular order; absent keys are left out."""
         found: list[Item] = []
+        read = projection(attributes) if attributes else None
         for start in range(0, len(keys), BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 table: {
@@ -293,6 +299,9 @@ class Dynamo:
                     "ConsistentRead": consistent,
                 }
             }
+            if read is not None:
+                request[table]["ProjectionExpression"] = read.text
+                request[table].update(_placeholders(read))
             for attempt in range(UNPROCESSED_RETRIES):
                 response = await self._call(self._client.batch_get_item, {"RequestItems": request})
                 found.extend(from_item(item) for item in response["Responses"].get(table, []))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from server.errors import Conflict, NotFound
 from server.models import Project
@@ -18,10 +18,13 @@ from server.store.dynamo import (
 )
 from server.store.usage import COUNTED_LISTS, Usage
 
-__all__ = ["ProjectKey", "ProjectStore"]
+__all__ = ["DeploymentKey", "ProjectKey", "ProjectStore"]
 
 ProjectKey = tuple[str, str]  # (user_id, project_id)
+DeploymentKey = tuple[str, str]  # (user_id, deployment_id)
 
+# The project's one active deployment, claimed and released with it (`store/deployments.py`).
+ACTIVE = "activeDeploymentId"
 # A project being deleted is already gone for its user: it only waits for its cascade.
 LIVE = Expression(LIVE_PROJECT)
 
@@ -62,6 +65,18 @@ class ProjectStore:
             if "deleting" not in item
         }
         return [found.get(key) for key in keys]
+
+    async def with_active_deployment(self) -> AsyncIterator[DeploymentKey]:
+        """The active (PENDING or DEPLOYING) deployment of every live project that has one:
+        a Scan of the Projects table, whose items are small, read whole as DynamoDB bills
+        every Scan, but sent back only for the projects holding an `activeDeploymentId`."""
+        items = self._dynamo.scan(
+            self._table,
+            where=Expression(f"attribute_exists({ACTIVE}) AND attribute_not_exists(deleting)"),
+            attributes=("userId", "projectId", ACTIVE),
+        )
+        async for item in items:
+            yield item["userId"], item[ACTIVE]
 
     async def create(self, project: Project) -> None:
         """Write the project and count it in its account; `QuotaExceeded` if the account holds

@@ -50,6 +50,20 @@ async def test_batch_get_spans_more_than_100_keys_and_leaves_out_absent_ones(sto
     assert sorted(item["toolId"] for item in found) == [f"t{i:03d}" for i in range(130)]
 
 
+async def test_batch_get_reads_only_the_attributes_asked_for_across_chunks(store: Store) -> None:
+    user = f"projected-{uuid.uuid4().hex}"
+    await store.dynamo.batch_write(
+        store.tables.tools,
+        puts=[{"userId": user, "toolId": f"t{i:03d}", "config": BIG[:100]} for i in range(120)],
+    )
+    keys = [{"userId": user, "toolId": f"t{i:03d}"} for i in range(120)]
+
+    found = await store.dynamo.batch_get(store.tables.tools, keys, attributes=["toolId"])
+
+    assert sorted(item["toolId"] for item in found) == [f"t{i:03d}" for i in range(120)]
+    assert all(set(item) == {"toolId"} for item in found)
+
+
 async def test_batch_write_deletes_in_chunks(store: Store) -> None:
     user = f"wipe-{uuid.uuid4().hex}"
     keys = [{"userId": user, "envId": f"e{i:03d}"} for i in range(60)]
@@ -119,3 +133,16 @@ async def test_unprocessed_keys_are_asked_for_again(store: Store) -> None:
 
     assert client.batch_calls == 2
     assert sorted(item["toolId"] for item in found) == sorted(key["toolId"] for key in keys)
+
+
+async def test_unprocessed_keys_asked_for_again_keep_their_projection(store: Store) -> None:
+    user = f"unprocessed-{uuid.uuid4().hex}"
+    keys = [{"userId": user, "toolId": f"t{i}"} for i in range(10)]
+    await store.dynamo.batch_write(store.tables.tools, puts=[{**k, "blob": "x"} for k in keys])
+    client = HoldsBackKeys(store.client)
+
+    found = await Dynamo(client).batch_get(store.tables.tools, keys, attributes=["toolId"])
+
+    assert client.batch_calls == 2
+    assert sorted(item["toolId"] for item in found) == sorted(key["toolId"] for key in keys)
+    assert all(set(item) == {"toolId"} for item in found)
