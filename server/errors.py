@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BadUserInput",
     "Conflict",
+    "CostExceeded",
     "DomainError",
     "Forbidden",
     "NotFound",
@@ -62,3 +63,35 @@ class Conflict(DomainError):
 
 class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
+
+
+class CostExceeded(DomainError):
+    """An operation may resolve, or has resolved, more fields than the limit allows.
+
+    `requested` is the estimate made before it ran; `actual`, when the execution was stopped,
+    the fields it had resolved by then.
+    """
+
+    code = "MAX_COST_EXCEEDED"
+
+    def __init__(self, *, requested: int, limit: int, actual: int | None = None) -> None:
+        if actual is None:
+            message = f"this operation may resolve up to {requested:,} fields; the limit is {limit:,}"
+        else:
+            message = (
+                f"this operation was stopped after resolving {actual:,} fields; the limit is"
+                f" {limit:,} (its estimate was {requested:,}: the account holds more than its"
+                " quotas allow)"
+            )
+        super().__init__(message)
+        self.requested = requested
+        self.limit = limit
+        self.actual = actual
+
+    @property
+    def cost(self) -> dict[str, int]:
+        """`extensions.cost`, in the frontend contract's names."""
+        cost = {"requestedQueryCost": self.requested, "maximumAvailable": self.limit}
+        if self.actual is not None:
+            cost["actualQueryCost"] = self.actual
+        return cost

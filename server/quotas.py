@@ -12,7 +12,10 @@ __all__ = [
     "AGENTS_PER_USER",
     "BUILTIN_TOOLS",
     "BUILTIN_TOOLS_PER_AGENT",
+    "DEFAULT_DEPLOYMENTS_PER_LISTING",
     "DEPLOYMENTS_PER_LISTING",
+    "DEPLOYMENTS_PER_PROJECT",
+    "DEPLOYMENTS_PER_USER",
     "ENV_VARS_PER_PROJECT",
     "ENV_VARS_PER_USER",
     "PROJECTS_PER_USER",
@@ -40,5 +43,11 @@ BUILTIN_TOOLS_PER_AGENT = 32
 # The admin-curated catalog.
 BUILTIN_TOOLS = 200
 
-# `Project.deployments(limit)` returns at most this many.
+# `Project.deployments(limit)` returns `limit` (default 20), at most this many.
+DEFAULT_DEPLOYMENTS_PER_LISTING = 20
 DEPLOYMENTS_PER_LISTING = 100
+
+# The deployment history a project and an account keep: `deploymentIds` lists them all, and
+# a listing of deployments reads them all to pick the newest.
+DEPLOYMENTS_PER_PROJECT = 100
+DEPLOYMENTS_PER_USER = 2000

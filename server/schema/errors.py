@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 
-from server.errors import BadUserInput, DomainError, Unauthenticated
+from server.errors import BadUserInput, CostExceeded, DomainError, Unauthenticated
 
 __all__ = [
     "CodedParserCache",
@@ -37,6 +37,8 @@ def extensions_for(error: GraphQLError, *, validation_failed: bool) -> dict[str,
     original = error.original_error
     if isinstance(original, BadUserInput) and original.field is not None:
         return {"code": original.code, "field": original.field}
+    if isinstance(original, CostExceeded):
+        return {"code": original.code, "cost": original.cost}
     if isinstance(original, DomainError):
         return {"code": original.code}
     if isinstance(error, GraphQLSyntaxError):

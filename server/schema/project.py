@@ -10,6 +10,7 @@ import strawberry
 from server import models
 from server.dataloaders.ready import Resolved, when_loaded
 from server.models import NewProject, ProjectPatch, parse_input
+from server.quotas import DEFAULT_DEPLOYMENTS_PER_LISTING, DEPLOYMENTS_PER_LISTING
 from server.resolvers import project as resolvers
 from server.resolvers.ordering import in_order
 from server.schema.enums import DeploymentStatus
@@ -29,8 +30,6 @@ __all__ = ["Project", "ProjectMutation", "ProjectQuery"]
 
 R = TypeVar("R")
 
-DEFAULT_DEPLOYMENTS = 20
-MAX_DEPLOYMENTS = 100
 
 AgentType = Annotated["Agent", strawberry.lazy("server.schema.agent")]
 ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
@@ -119,7 +118,11 @@ class Project:
     ) -> Resolved[list[Deployment]]:
         from server.schema.deployment import Deployment
 
-        count = DEFAULT_DEPLOYMENTS if limit is None else max(0, min(limit, MAX_DEPLOYMENTS))
+        count = (
+            DEFAULT_DEPLOYMENTS_PER_LISTING
+            if limit is None
+            else max(0, min(limit, DEPLOYMENTS_PER_LISTING))
+        )
 
         def first(deployments: list[models.Deployment]) -> list[Deployment]:
             if status is not None:
