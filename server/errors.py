@@ -76,7 +76,9 @@ class CostExceeded(DomainError):
 
     def __init__(self, *, requested: int, limit: int, actual: int | None = None) -> None:
         if actual is None:
-            message = f"this operation may resolve up to {requested:,} fields; the limit is {limit:,}"
+            message = (
+                f"this operation may resolve up to {requested:,} fields; the limit is {limit:,}"
+            )
         else:
             message = (
                 f"this operation was stopped after resolving {actual:,} fields; the limit is"

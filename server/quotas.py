@@ -32,9 +32,9 @@ ENV_VARS_PER_PROJECT = 100
 
 # Account-wide: without these, a Dashboard of every project's children would grow with
 # projects x children per project.
-AGENTS_PER_USER = 300
-TOOLS_PER_USER = 1000
-ENV_VARS_PER_USER = 1000
+AGENTS_PER_USER = 200
+TOOLS_PER_USER = 500
+ENV_VARS_PER_USER = 500
 
 # Each is an item of the transaction that writes the agent, which DynamoDB limits to 100 items.
 TOOLS_PER_AGENT = 32

@@ -35,7 +35,6 @@ class Loaders:
     env_vars_by_project: DataLoader[ProjectKey, list[EnvVar]]
     main_config_by_id: DataLoader[ItemKey, MainConfig | None]
     deployment_summaries_by_project: DataLoader[ProjectKey, list[Deployment]]
-    deployments_by_project: DataLoader[ProjectKey, list[Deployment]]
     agent_by_id: DataLoader[ItemKey, Agent | None]
     tool_by_id: DataLoader[ItemKey, Tool | None]
     deployment_by_id: DataLoader[ItemKey, Deployment | None]
@@ -64,7 +63,6 @@ class Loaders:
             env_vars_by_project=loader(grouped_by_project(store.env_vars.list_for_projects)),
             main_config_by_id=loader(store.main_configs.get_many),
             deployment_summaries_by_project=loader(grouped_by_project(deployment_summaries)),
-            deployments_by_project=loader(grouped_by_project(store.deployments.list_for_projects)),
             agent_by_id=loader(store.agents.get_many),
             tool_by_id=loader(store.tools.get_many),
             deployment_by_id=loader(store.deployments.get_many),

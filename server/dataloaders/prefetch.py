@@ -34,7 +34,6 @@ class Children:
     main_configs: bool = False
     env_vars: bool = False
     deployments: bool = False
-    deployment_details: bool = False  # `config` and `logs` too
     builtin_tools: bool = False
 
     @property
@@ -64,9 +63,7 @@ async def prefetch(
         reads["main_configs"] = store.main_configs.list_for_projects(user_id, project_ids)
     if wanted.env_vars:
         reads["env_vars"] = store.env_vars.list_for_projects(user_id, project_ids)
-    if wanted.deployment_details:
-        reads["deployments"] = store.deployments.list_for_projects(user_id, project_ids)
-    elif wanted.deployments:
+    if wanted.deployments:
         reads["deployments"] = store.deployments.list_for_projects(
             user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
         )
@@ -86,10 +83,6 @@ async def prefetch(
             grouped = group_by_project([user_id], [found[name]])
             for key in keys:
                 loader.prime(key, grouped.get(key, []))
-    if wanted.deployment_details:
-        grouped = group_by_project([user_id], [found["deployments"]])
-        for key in keys:
-            loaders.deployments_by_project.prime(key, grouped.get(key, []))
     if "builtin_tools" in found:
         catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
         loaders.builtin_tool_by_name.prime_many(catalog)

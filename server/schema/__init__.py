@@ -17,8 +17,8 @@ from strawberry.types import ExecutionContext
 from server.schema.agent import AgentMutation, AgentQuery
 from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
 from server.schema.debug import DynamoDBTally
-from server.schema.depth import depth_limit
 from server.schema.deployment import DeploymentMutation, DeploymentQuery, DeploymentSubscription
+from server.schema.depth import depth_limit
 from server.schema.env_var import EnvVarMutation
 from server.schema.errors import (
     CodedParserCache,

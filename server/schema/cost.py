@@ -39,7 +39,6 @@ from graphql import (
     is_list_type,
     value_from_ast_untyped,
 )
-
 from graphql.pyutils import Undefined
 
 from server.errors import CostExceeded
@@ -225,7 +224,7 @@ class Estimator:
         value: object = None
         for argument in node.arguments or ():
             if argument.name.value == bound.limit_argument:
-                value = value_from_ast_untyped(argument.value, self._variables)
+                value = value_from_ast_untyped(argument.value, dict(self._variables))
         if value is None or value is Undefined:
             value = bound.default_limit
         if not isinstance(value, int) or isinstance(value, bool):
@@ -267,7 +266,7 @@ class Estimator:
         named = self._schema.get_type(condition.name.value)
         if named is parent:
             return True
-        return is_abstract_type(named) and self._schema.is_sub_type(named, parent)  # type: ignore[arg-type]
+        return is_abstract_type(named) and self._schema.is_sub_type(named, parent)
 
 
 def _sub_selections(nodes: Iterable[FieldNode]) -> tuple[SelectionSetNode, ...]:

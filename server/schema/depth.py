@@ -27,9 +27,7 @@ def depth_limit(max_depth: int) -> type[ValidationRule]:
     """A validation rule refusing operations more than `max_depth` field levels deep."""
 
     class DepthLimit(ValidationRule):
-        def enter_operation_definition(
-            self, node: OperationDefinitionNode, *_args: Any
-        ) -> None:
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
             fragments = {
                 definition.name.value: definition
                 for definition in self.context.document.definitions
@@ -88,4 +86,3 @@ def _fragment_depth(
     known[name] = _depth(fragment.selection_set, fragments, known, spreading)
     spreading.discard(name)
     return known[name]
-

@@ -27,7 +27,7 @@ class MeteredExecutor(StrawberryGraphQLCoreExecutionContext):
     meter: CostMeter | None = None
 
     @classmethod
-    def build(  # type: ignore[override]
+    def build(
         cls,
         schema: GraphQLSchema,
         document: Any,
@@ -35,7 +35,7 @@ class MeteredExecutor(StrawberryGraphQLCoreExecutionContext):
         context_value: Any = None,
         *args: Any,
         **kwargs: Any,
-    ) -> list[GraphQLError] | Executor:
+    ) -> list[GraphQLError] | Executor[Any]:
         executor = super().build(schema, document, root_value, context_value, *args, **kwargs)
         settings = getattr(context_value, "settings", None)
         if isinstance(executor, list) or settings is None:
@@ -57,7 +57,7 @@ class MeteredExecutor(StrawberryGraphQLCoreExecutionContext):
         executor.meter = meter  # type: ignore[attr-defined]
         return executor
 
-    def build_per_event_executor(self, payload: Any) -> Executor:
+    def build_per_event_executor(self, payload: Any) -> Executor[Any]:
         if self.meter is not None:
             self.meter.restart()
         return super().build_per_event_executor(payload)

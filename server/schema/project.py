@@ -17,7 +17,7 @@ from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.scalars import DateTime
-from server.schema.selection import children_wanted, selects
+from server.schema.selection import children_wanted
 
 if TYPE_CHECKING:
     from server.schema.agent import Agent
@@ -144,11 +144,10 @@ class Project:
 def _when_deployments_loaded(
     info: Info, key: tuple[str, str], use: Callable[[list[models.Deployment]], R]
 ) -> Resolved[R]:
-    """`use(deployments)`, newest first; `config` and `logs` are read only when selected."""
-    loaders = info.context.loaders
-    if selects(info, "config", "logs"):
-        return when_loaded(loaders.deployments_by_project, key, use)
-    return when_loaded(loaders.deployment_summaries_by_project, key, use)
+    """`use(deployments)`, newest first, without `config` and `logs`: those are read by id
+    for the deployments returned (`Deployment.config`), so a listing never reads the
+    snapshots of the deployments it leaves out."""
+    return when_loaded(info.context.loaders.deployment_summaries_by_project, key, use)
 
 
 @strawberry.input
