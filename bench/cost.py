@@ -72,60 +72,70 @@ def aliased(count: int, selection: str) -> str:
     return "{ " + " ".join(f"a{n}: {selection}" for n in range(count)) + " }"
 
 
-# name -> (document, variables); `$p` is the fullest project, `$a` one of its agents.
+# name -> (document, variables); `$p` is the fullest project, `$a` one of its agents. Apart from
+# the README's two and the finding's two attacks, each is about as costly as the limit lets a
+# document of its kind be (`python bench/cost.py --limit 1000000000` measures them unrefused).
+P = {"p": "$p"}
 DOCUMENTS: dict[str, tuple[str, dict[str, str]]] = {
     "Dashboard (README)": (DASHBOARD, {}),
     "Overview (README), fullest project": (OVERVIEW, {"projectId": "$p"}),
     "attack: agents.tools.usedBy.tools": (
         "query($p: ID!) { project(id: $p) { agents { tools { usedBy { tools { id } } } } } }",
-        {"p": "$p"},
+        P,
     ),
     "attack: 30 x agents.tools.usedBy": (
         "query($p: ID!) "
-        + aliased(30, "project(id: $p) { agents { tools { usedBy { id } } } }")[:-1]
-        + "}",
-        {"p": "$p"},
+        + aliased(30, "project(id: $p) { agents { tools { usedBy { id } } } }"),
+        P,
+    ),
+    "deployment history: latestDeployment of every project": (
+        "{ projects { latestDeployment { id } } }",
+        {},
     ),
     "every agent's prompt, config, tools' code": (
         "{ projects { agents { systemPrompt config"
         " tools { code config inputSchema description } } } }",
         {},
     ),
-    "every tool with code, 4 aliases": (
-        aliased(4, "projects { tools { code config inputSchema usedBy { id } } }"),
+    "tools' code through agents, 5 aliases": (
+        aliased(5, "projects { agents { tools { code } } }"),
         {},
     ),
-    "agent(id).tools.usedBy.tools": (
-        "query($a: ID!) { agent(id: $a) { tools { usedBy { tools { id } } } } }",
+    "agent(id).tools.usedBy, 12 aliases": (
+        "query($a: ID!) " + aliased(12, "agent(id: $a) { tools { usedBy { id name } } }"),
         {"a": "$a"},
     ),
-    "agents x builtinTools, 5 aliases": (
-        aliased(5, "projects { agents { builtinTools { name description inputSchema } } }"),
+    "agents x builtinTools with schemas, 2 aliases": (
+        aliased(2, "projects { agents { builtinTools { name description inputSchema } } }"),
         {},
     ),
     "builtinTools with schemas, 30 aliases": (
         aliased(30, "builtinTools(includeInactive: true) { name description inputSchema }"),
         {},
     ),
-    "deploymentIds, 30 aliases": (aliased(30, "projects { deploymentIds }"), {}),
-    "deployments(limit: 100) summaries, 8 aliases": (
-        aliased(8, "projects { deployments(limit: 100) { id status createdAt } }"),
+    "deploymentIds, 18 aliases": (aliased(18, "projects { deploymentIds }"), {}),
+    "envVars, 23 aliases": (aliased(23, "projects { envVars { key value secret } }"), {}),
+    "deployments(limit: 100) summaries, 6 aliases": (
+        aliased(6, "projects { deployments(limit: 100) { id status createdAt } }"),
         {},
     ),
-    "deployments(limit: 40) config + logs": (
-        "query($p: ID!) { project(id: $p) { deployments(limit: 40) { config logs } } }",
-        {"p": "$p"},
+    "deployments(limit: 100) config, fullest project": (
+        "query($p: ID!) { project(id: $p) { deployments(limit: 100) { config } } }",
+        P,
     ),
-    "deployments(limit: 10) changes": (
+    "deployments(limit: 33) config + logs, fullest project": (
+        "query($p: ID!) { project(id: $p) { deployments(limit: 33) { config logs } } }",
+        P,
+    ),
+    "deployments(limit: 4) changes, fullest project": (
         "query($p: ID!) { project(id: $p)"
-        " { deployments(limit: 10) { changes { path kind before after } } } }",
-        {"p": "$p"},
+        " { deployments(limit: 4) { changes { path kind before after } } } }",
+        P,
     ),
     "latestDeployment config of every project": (
         "{ projects { latestDeployment { config } } }",
         {},
     ),
-    "envVars x 10 aliases": (aliased(10, "projects { envVars { key value secret } }"), {}),
 }
 
 

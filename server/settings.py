@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     operation_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     # The most fields one operation may resolve, estimated before it runs and counted while it
     # runs (`server/schema/cost.py`); chosen by `bench/cost.py`.
-    max_query_cost: Annotated[int, Field(ge=1)] = 50_000
+    max_query_cost: Annotated[int, Field(ge=1)] = 40_000
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
 

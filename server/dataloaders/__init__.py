@@ -7,9 +7,10 @@ BatchGetItem per batch; built-in tools come from the process-wide catalog cache.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -39,6 +40,16 @@ class Loaders:
     tool_by_id: DataLoader[ItemKey, Tool | None]
     deployment_by_id: DataLoader[ItemKey, Deployment | None]
     builtin_tool_by_name: DataLoader[str, BuiltinTool | None]
+    # Whole-partition reads of the look-ahead, started once per request (`read_once`).
+    reads: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+
+    def read_once(self, key: Hashable, read: Callable[[], Awaitable[V]]) -> Awaitable[V]:
+        """`read()`, started the first time this request asks for `key` and shared after:
+        aliases of `projects` or `project(id)` read each table once, not once each."""
+        started = self.reads.get(key)
+        if started is None:
+            started = self.reads[key] = asyncio.ensure_future(read())
+        return started
 
     @classmethod
     def for_request(cls, store: Store, catalog: BuiltinCatalog, *, naive: bool = False) -> Loaders:

@@ -54,18 +54,26 @@ async def prefetch(
     store, user_id, loaders = context.store, context.user_id, context.loaders
     if context.settings.bench_naive_loaders or not wanted.any:
         return await parents
+    scope = (user_id, None if project_ids is None else tuple(project_ids))
     reads: dict[str, Awaitable[Any]] = {}
+
+    def read(name: str, start: Callable[[], Awaitable[Any]]) -> None:
+        reads[name] = loaders.read_once((name, scope), start)
+
     if wanted.agents:
-        reads["agents"] = store.agents.list_for_projects(user_id, project_ids)
+        read("agents", lambda: store.agents.list_for_projects(user_id, project_ids))
     if wanted.tools:
-        reads["tools"] = store.tools.list_for_projects(user_id, project_ids)
+        read("tools", lambda: store.tools.list_for_projects(user_id, project_ids))
     if wanted.main_configs:
-        reads["main_configs"] = store.main_configs.list_for_projects(user_id, project_ids)
+        read("main_configs", lambda: store.main_configs.list_for_projects(user_id, project_ids))
     if wanted.env_vars:
-        reads["env_vars"] = store.env_vars.list_for_projects(user_id, project_ids)
+        read("env_vars", lambda: store.env_vars.list_for_projects(user_id, project_ids))
     if wanted.deployments:
-        reads["deployments"] = store.deployments.list_for_projects(
-            user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
+        read(
+            "deployments",
+            lambda: store.deployments.list_for_projects(
+                user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
+            ),
         )
     if wanted.builtin_tools:
         reads["builtin_tools"] = context.catalog.all()

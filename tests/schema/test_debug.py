@@ -68,3 +68,20 @@ async def test_debug_extensions_are_off_unless_asked_for_outside_the_embedded_st
     body = await client.execute(CREATE)
 
     assert "extensions" not in body or "dynamodb" not in body["extensions"]
+
+
+async def test_aliases_of_projects_read_each_table_once(debug_client: GraphQLClient) -> None:
+    project_id = (await debug_client.data(CREATE))["createProject"]["id"]
+    aliased = " ".join(
+        f"{alias}: projects {{ agents {{ id }} deployments {{ id }} }}"
+        f" {alias}One: project(id: $p) {{ tools {{ id }} }}"
+        for alias in ("a", "b", "c")
+    )
+
+    body = await debug_client.execute(f"query($p: ID!) {{ {aliased} }}", {"p": project_id})
+
+    assert "errors" not in body
+    calls = body["extensions"]["dynamodb"]["calls"]
+    # projects, agents, deployments for the listings; the project and its tools for project(id)
+    assert len(calls) == 5, calls
+    assert body["extensions"]["dynamodb"]["rounds"] == 1
