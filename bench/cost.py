@@ -84,37 +84,33 @@ DOCUMENTS: dict[str, tuple[str, dict[str, str]]] = {
         P,
     ),
     "attack: 30 x agents.tools.usedBy": (
-        "query($p: ID!) "
-        + aliased(30, "project(id: $p) { agents { tools { usedBy { id } } } }"),
+        "query($p: ID!) " + aliased(30, "project(id: $p) { agents { tools { usedBy { id } } } }"),
         P,
     ),
     "deployment history: latestDeployment of every project": (
         "{ projects { latestDeployment { id } } }",
         {},
     ),
-    "every agent's prompt, config, tools' code": (
-        "{ projects { agents { systemPrompt config"
-        " tools { code config inputSchema description } } } }",
+    "every agent's prompt and config, 4 aliases": (
+        aliased(4, "projects { agents { systemPrompt config } }"),
         {},
     ),
-    "tools' code through agents, 5 aliases": (
-        aliased(5, "projects { agents { tools { code } } }"),
-        {},
-    ),
+    "every tool's code": ("{ projects { tools { code } } }", {}),
+    "tools' code through agents (refused)": ("{ projects { agents { tools { code } } } }", {}),
     "agent(id).tools.usedBy, 12 aliases": (
         "query($a: ID!) " + aliased(12, "agent(id: $a) { tools { usedBy { id name } } }"),
         {"a": "$a"},
     ),
-    "agents x builtinTools with schemas, 2 aliases": (
-        aliased(2, "projects { agents { builtinTools { name description inputSchema } } }"),
+    "agents x builtinTools": (
+        "{ projects { agents { builtinTools { name description category type isActive } } } }",
         {},
     ),
-    "builtinTools with schemas, 30 aliases": (
-        aliased(30, "builtinTools(includeInactive: true) { name description inputSchema }"),
+    "builtinTools with schemas, 12 aliases": (
+        aliased(12, "builtinTools(includeInactive: true) { name description inputSchema }"),
         {},
     ),
     "deploymentIds, 18 aliases": (aliased(18, "projects { deploymentIds }"), {}),
-    "envVars, 23 aliases": (aliased(23, "projects { envVars { key value secret } }"), {}),
+    "envVars, 7 aliases": (aliased(7, "projects { envVars { key value secret } }"), {}),
     "deployments(limit: 100) summaries, 6 aliases": (
         aliased(6, "projects { deployments(limit: 100) { id status createdAt } }"),
         {},
@@ -123,8 +119,13 @@ DOCUMENTS: dict[str, tuple[str, dict[str, str]]] = {
         "query($p: ID!) { project(id: $p) { deployments(limit: 100) { config } } }",
         P,
     ),
-    "deployments(limit: 33) config + logs, fullest project": (
-        "query($p: ID!) { project(id: $p) { deployments(limit: 33) { config logs } } }",
+    "2 x deployments(limit: 90) config, fullest project": (
+        "query($p: ID!) { project(id: $p)"
+        " { a: deployments(limit: 90) { config } b: deployments(limit: 90) { config } } }",
+        P,
+    ),
+    "deployments(limit: 32) config + logs, fullest project": (
+        "query($p: ID!) { project(id: $p) { deployments(limit: 32) { config logs } } }",
         P,
     ),
     "deployments(limit: 4) changes, fullest project": (
@@ -132,7 +133,7 @@ DOCUMENTS: dict[str, tuple[str, dict[str, str]]] = {
         " { deployments(limit: 4) { changes { path kind before after } } } }",
         P,
     ),
-    "latestDeployment config of every project": (
+    "latestDeployment config of every project (refused)": (
         "{ projects { latestDeployment { config } } }",
         {},
     ),

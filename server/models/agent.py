@@ -18,6 +18,7 @@ __all__ = [
     "Agent",
     "AgentPatch",
     "AgentType",
+    "MAX_SYSTEM_PROMPT",
     "ModelConfigInput",
     "NewAgent",
     "SystemPrompt",
@@ -28,7 +29,8 @@ __all__ = [
 # must stay within DynamoDB's 100 items.
 MAX_TOOLS_PER_AGENT = 32
 
-SystemPrompt = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+MAX_SYSTEM_PROMPT = 100_000
+SystemPrompt = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SYSTEM_PROMPT)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")]
 ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,256}$")]
 

@@ -42,7 +42,11 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from server.errors import CostExceeded
+from server.models.agent import MAX_SYSTEM_PROMPT
 from server.models.deployment import MAX_LOG_LINES
+from server.models.env_var import MAX_VALUE_BYTES
+from server.models.json_schema import MAX_SCHEMA_BYTES
+from server.models.tool import MAX_CODE
 from server.quotas import (
     AGENTS_PER_PROJECT,
     AGENTS_PER_USER,
@@ -59,8 +63,17 @@ from server.quotas import (
     TOOLS_PER_PROJECT,
     TOOLS_PER_USER,
 )
+from server.resolvers.deployment import MAX_SNAPSHOT_BYTES
 
-__all__ = ["FIELD_WEIGHTS", "LIST_BOUNDS", "SHARED_EDGES", "Bound", "CostMeter", "Estimator"]
+__all__ = [
+    "FIELD_WEIGHTS",
+    "LIST_BOUNDS",
+    "SHARED_EDGES",
+    "Bound",
+    "CostMeter",
+    "Estimator",
+    "by_size",
+]
 
 
 @dataclass(frozen=True)
@@ -109,11 +122,32 @@ LIST_BOUNDS: dict[tuple[str, str], Bound] = {
     ("Deployment", "changes"): Bound(CONFIG_CHANGES_PER_DIFF),
 }
 
-# Fields that cost more than one, measured with `bench/cost.py`: a deployment's snapshot
-# (up to 350 KB, read from DynamoDB for it) and the diff of two of them.
+# How much of a big text or JSON value one field's worth of server CPU (~10 us) encodes, at the
+# ~2 ms per MB `bench/cost.py` measured. Such fields weigh by their largest value, not their
+# usual one: many-to-many edges repeat them (`agents { tools { code } }`).
+BYTES_PER_FIELD = 5_000
+
+
+def by_size(max_bytes: int) -> int:
+    """The weight of a field whose value may hold `max_bytes`."""
+    return 1 + max_bytes // BYTES_PER_FIELD
+
+
+# Fields that cost more than one: their largest values. A deployment's `config` is also read by
+# id, decoded and encoded: `bench/cost.py` measured ~1.7 ms per 300 KB snapshot, ~170 fields;
+# `changes` reads two snapshots and diffs them.
 FIELD_WEIGHTS: dict[tuple[str, str], int] = {
-    ("Deployment", "config"): 200,
-    ("Deployment", "changes"): 400,
+    ("Agent", "systemPrompt"): by_size(MAX_SYSTEM_PROMPT),
+    ("Agent", "config"): by_size(MAX_SYSTEM_PROMPT),
+    ("MainAgentConfig", "systemPrompt"): by_size(MAX_SYSTEM_PROMPT),
+    ("MainAgentConfig", "config"): by_size(MAX_SYSTEM_PROMPT),
+    ("Tool", "code"): by_size(MAX_CODE),
+    ("Tool", "inputSchema"): by_size(MAX_SCHEMA_BYTES),
+    ("Tool", "config"): by_size(MAX_CODE + MAX_SCHEMA_BYTES),
+    ("BuiltinTool", "inputSchema"): by_size(MAX_SCHEMA_BYTES),
+    ("EnvVar", "value"): by_size(MAX_VALUE_BYTES),
+    ("Deployment", "config"): 3 * by_size(MAX_SNAPSHOT_BYTES),
+    ("Deployment", "changes"): 4 * by_size(MAX_SNAPSHOT_BYTES),
 }
 
 # Object fields back to a parent many children share: below them, items repeat.

@@ -14,8 +14,9 @@ from graphql import get_named_type, get_nullable_type, is_list_type, is_object_t
 from server import quotas
 from server.app import create_app
 from server.models import Agent, Project, new_id, now_iso
+from server.models.tool import MAX_CODE
 from server.schema import schema
-from server.schema.cost import LIST_BOUNDS
+from server.schema.cost import FIELD_WEIGHTS, LIST_BOUNDS
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
@@ -57,8 +58,8 @@ query Overview($projectId: ID!) {
 CREATE = 'mutation { createProject(input: {name: "Costed"}) { id } }'
 
 # The estimates of the README's documents at the quotas of `server/quotas.py`.
-DASHBOARD_AT_QUOTAS = 35_803
-OVERVIEW_AT_QUOTAS = 9_415
+DASHBOARD_AT_QUOTAS = 38_803
+OVERVIEW_AT_QUOTAS = 10_015
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[GraphQLClient]]
 
@@ -235,6 +236,22 @@ async def test_owned_children_are_capped_by_the_account_but_shared_ones_are_not(
 
     assert costs[0] == 1 + quotas.PROJECTS_PER_USER + quotas.AGENTS_PER_USER
     assert costs[1] == 3 + quotas.AGENTS_PER_PROJECT
+
+
+async def test_big_values_weigh_by_their_largest_size_so_repeating_them_is_refused(
+    costed: ClientFactory,
+) -> None:
+    code = FIELD_WEIGHTS[("Tool", "code")]
+    async with costed() as client:
+        each_once = await requested(client, "{ projects { tools { code } } }")
+        repeated = await client.error("{ projects { agents { tools { code } } } }")
+
+    projects, agents = quotas.PROJECTS_PER_USER, quotas.AGENTS_PER_USER
+    assert code == 1 + MAX_CODE // 5_000
+    assert each_once == 1 + projects + quotas.TOOLS_PER_USER * code
+    assert repeated["extensions"]["cost"]["requestedQueryCost"] == (
+        1 + projects + agents + agents * quotas.TOOLS_PER_AGENT * code
+    )
 
 
 def test_every_list_field_of_the_schema_has_a_bound() -> None:
