@@ -2,7 +2,9 @@
 
 `{ projects { agents { id } } }` is 3 levels deep. strawberry's QueryDepthLimiter counts the
 root field as depth 0 (so "10" let 11 levels through) and skips subscriptions; this rule
-counts every level of every operation, through fragments.
+counts every level of every operation, through fragments. Introspection fields (`__schema`,
+`__type`) are left to graphql-core's MaxIntrospectionDepthRule, as strawberry's limiter left
+them: the introspection query of every GraphQL client is deeper than 10.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def _depth(
     deepest = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
+            if selection.name.value.startswith("__"):
+                continue
             depth = 1 + _depth(selection.selection_set, fragments, known, spreading)
         elif isinstance(selection, InlineFragmentNode):
             depth = _depth(selection.selection_set, fragments, known, spreading)
