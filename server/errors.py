@@ -82,8 +82,8 @@ class CostExceeded(DomainError):
         else:
             message = (
                 f"this operation was stopped after resolving {actual:,} fields; the limit is"
-                f" {limit:,} (its estimate was {requested:,}: the account holds more than its"
-                " quotas allow)"
+                f" {limit:,} (estimated: {requested:,}; the account holds more than its quotas"
+                " allow)"
             )
         super().__init__(message)
         self.requested = requested
