@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +17,9 @@ from server.deployer import DeploymentWorker
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
+
+if TYPE_CHECKING:
+    from server.schema.cost import CostMeter
 
 __all__ = ["Context"]
 
@@ -36,6 +40,8 @@ class Context:
     auth_error: Unauthenticated | None = None
     # The `connection_init` payload of a WebSocket, set by strawberry.
     connection_params: dict[str, object] | None = None
+    # The operation's cost, estimated and counted (`server/schema/metered.py`).
+    cost: CostMeter | None = None
 
     @property
     def user_id(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BadUserInput",
     "Conflict",
+    "CostExceeded",
     "DomainError",
     "Forbidden",
     "NotFound",
@@ -27,6 +28,12 @@ class DomainError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """What the client's `extensions` of this error hold: its code, and what a subclass
+        adds for the client to act on."""
+        return {"code": self.code}
 
 
 class Unauthenticated(DomainError):
@@ -52,6 +59,10 @@ class BadUserInput(DomainError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, **({"field": self.field} if self.field else {})}
 
 
 class Conflict(DomainError):
@@ -83,6 +94,48 @@ class QuotaExceeded(DomainError):
         self.quota = quota
         self.limit = limit
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "quota": self.quota, "limit": self.limit}
+
 
 class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
+
+
+class CostExceeded(DomainError):
+    """An operation may resolve, or has resolved, more fields than the limit allows.
+
+    `requested` is the estimate made before it ran; `actual`, when the execution was stopped,
+    the fields it had resolved by then.
+    """
+
+    code = "MAX_COST_EXCEEDED"
+
+    def __init__(self, *, requested: int, limit: int, actual: int | None = None) -> None:
+        if actual is None:
+            message = (
+                f"this operation may resolve up to {requested:,} fields; the limit is {limit:,}"
+            )
+        else:
+            message = (
+                f"this operation was stopped after resolving {actual:,} fields; the limit is"
+                f" {limit:,} (estimated: {requested:,}; the account holds more than its quotas"
+                " allow)"
+            )
+        super().__init__(message)
+        self.requested = requested
+        self.limit = limit
+        self.actual = actual
+
+    @property
+    def cost(self) -> dict[str, int]:
+        """`extensions.cost`, in the frontend contract's names."""
+        cost = {"requestedQueryCost": self.requested, "maximumAvailable": self.limit}
+        if self.actual is not None:
+            cost["actualQueryCost"] = self.actual
+        return cost
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "cost": self.cost}

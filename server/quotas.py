@@ -12,7 +12,10 @@ __all__ = [
     "AGENTS_PER_USER",
     "BUILTIN_TOOLS",
     "BUILTIN_TOOLS_PER_AGENT",
+    "DEFAULT_DEPLOYMENTS_PER_LISTING",
     "DEPLOYMENTS_PER_LISTING",
+    "DEPLOYMENTS_PER_PROJECT",
+    "DEPLOYMENTS_PER_USER",
     "ENV_VARS_PER_PROJECT",
     "ENV_VARS_PER_USER",
     "PROJECTS_PER_USER",
@@ -29,9 +32,9 @@ ENV_VARS_PER_PROJECT = 100
 
 # Account-wide: without these, a Dashboard of every project's children would grow with
 # projects x children per project.
-AGENTS_PER_USER = 300
-TOOLS_PER_USER = 1000
-ENV_VARS_PER_USER = 1000
+AGENTS_PER_USER = 200
+TOOLS_PER_USER = 500
+ENV_VARS_PER_USER = 500
 
 # Each is an item of the transaction that writes the agent, which DynamoDB limits to 100 items.
 TOOLS_PER_AGENT = 32
@@ -40,5 +43,11 @@ BUILTIN_TOOLS_PER_AGENT = 32
 # The admin-curated catalog.
 BUILTIN_TOOLS = 200
 
-# `Project.deployments(limit)` returns at most this many.
+# `Project.deployments(limit)` returns `limit` (default 20), at most this many.
+DEFAULT_DEPLOYMENTS_PER_LISTING = 20
 DEPLOYMENTS_PER_LISTING = 100
+
+# The deployment history a project and an account keep: `deploymentIds` lists them all, and
+# a listing of deployments reads them all to pick the newest.
+DEPLOYMENTS_PER_PROJECT = 100
+DEPLOYMENTS_PER_USER = 2000

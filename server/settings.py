@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     request_body_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     readiness_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     operation_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    # The most fields one operation may resolve, estimated before it runs and counted while it
+    # runs (`server/schema/cost.py`); chosen by `bench/cost.py`.
+    max_query_cost: Annotated[int, Field(ge=1)] = 40_000
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
 

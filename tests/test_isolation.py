@@ -247,8 +247,11 @@ CASES = [
 
 @pytest.fixture(scope="module")
 async def quiet_app(settings: Settings, store: Store) -> AsyncIterator[ASGIApp]:
-    """The app with DEPLOYER=none: A's deployment stays PENDING, so B could still cancel it."""
-    quiet = settings.model_copy(update={"deployer": "none"})
+    """The app with DEPLOYER=none: A's deployment stays PENDING, so B could still cancel it.
+
+    EVERYTHING selects every field of every type in one document, which at the quotas may
+    resolve ~280,000 fields: over the default cost limit, so this app allows more."""
+    quiet = settings.model_copy(update={"deployer": "none", "max_query_cost": 1_000_000})
     async with LifespanManager(create_app(quiet)) as manager:
         yield manager.app
 

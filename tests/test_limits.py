@@ -46,24 +46,62 @@ async def test_a_body_under_the_limit_is_served(client: GraphQLClient) -> None:
     assert body == {"data": {"builtinTool": None}}
 
 
-def nested(depth: int) -> str:
-    """`{ projects { agents { project { agents ... { id } } } } }` whose leaf is `depth + 1`
-    deep as the limit counts (the root field is depth 0)."""
-    names = (["projects"] + ["agents", "project"] * depth)[: depth + 1]
-    query = "id"
-    for name in reversed(names):
-        query = f"{name} {{ {query} }}"
-    return f"{{ {query} }}"
+def chain(levels: int) -> str:
+    """`project { latestDeployment { project { ... { id } } } }`: `levels` levels of fields,
+    the leaf `id` included (one object each, so cheap whatever the depth)."""
+    names = ["project", "latestDeployment"] * levels
+    selection = "id"
+    for name in reversed(names[: levels - 1]):
+        selection = f"{name} {{ {selection} }}"
+    return selection
 
 
-async def test_a_query_deeper_than_10_is_refused(client: GraphQLClient) -> None:
-    error = await client.error(nested(10))
+def nested(levels: int) -> str:
+    """A query of `levels` levels of fields, the root field `deployment` included."""
+    return f'{{ deployment(id: "d") {{ {chain(levels - 1)} }} }}'
+
+
+def test_nested_counts_its_levels() -> None:
+    assert nested(4) == '{ deployment(id: "d") { project { latestDeployment { id } } } }'
+
+
+async def test_a_query_of_11_field_levels_is_refused(client: GraphQLClient) -> None:
+    error = await client.error(nested(11))
 
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-    assert "exceeds maximum operation depth of 10" in error["message"]
+    assert error["message"] == (
+        "'anonymous' exceeds maximum operation depth of 10 field levels (it has 11)"
+    )
 
 
-async def test_a_query_10_deep_is_served(client: GraphQLClient) -> None:
-    body = await client.execute(nested(9))
+async def test_a_query_of_10_field_levels_is_served(client: GraphQLClient) -> None:
+    body = await client.execute(nested(10))
+
+    assert body == {"data": {"deployment": None}}
+
+
+async def test_depth_counts_through_fragments(client: GraphQLClient) -> None:
+    query = f'{{ deployment(id: "d") {{ ...Deep }} }} fragment Deep on Deployment {{ {chain(10)} }}'
+
+    error = await client.error(query)
+
+    assert "(it has 11)" in error["message"]
+
+
+async def test_a_subscription_deeper_than_10_levels_is_refused(client: GraphQLClient) -> None:
+    query = f'subscription {{ deploymentUpdated(id: "d") {{ {chain(10)} }} }}'
+
+    error = await client.error(query)
+
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "(it has 11)" in error["message"]
+
+
+async def test_introspection_is_left_to_its_own_depth_rule(client: GraphQLClient) -> None:
+    type_ref = "kind name " + "ofType { kind name " * 8 + "}" * 8
+    query = f"{{ __schema {{ types {{ fields {{ type {{ {type_ref} }} }} }} }} }}"
+
+    body = await client.execute(query)
 
     assert "errors" not in body
+    assert body["data"]["__schema"]["types"]

@@ -78,6 +78,7 @@ def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
         ("DYNAMODB_ENDPOINT_URL", "localhost:8000", "DYNAMODB_ENDPOINT_URL"),
         ("TABLE_PREFIX", "bad prefix!", "TABLE_PREFIX"),
         ("AUTH_MODE", "cognito", "COGNITO_REGION"),
+        ("MAX_QUERY_COST", "0", "MAX_QUERY_COST"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -91,6 +92,13 @@ def test_a_bad_value_is_one_line_naming_the_variable(
     message = str(error.value)
     assert named in message
     assert "\n" not in message
+
+
+def test_the_query_cost_limit_is_40000_fields_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = load_settings()
+    monkeypatch.setenv("MAX_QUERY_COST", "250000")
+
+    assert (default.max_query_cost, load_settings().max_query_cost) == (40_000, 250_000)
 
 
 def test_debug_extensions_default_to_on_only_with_the_embedded_store(

@@ -296,3 +296,24 @@ async def test_each_query_over_a_websocket_reads_afresh(
 
     assert before["payload"]["data"]["project"]["name"] == "Live"
     assert after["payload"]["data"]["project"]["name"] == "Renamed"
+
+
+async def test_a_subscription_over_the_cost_limit_is_refused_before_it_runs(
+    base: str, socket: ClientConnection
+) -> None:
+    user = f"watcher-{uuid.uuid4().hex[:8]}"
+    deployment_id = await new_deployment(base, user)
+    await init(socket, user)
+    query = (
+        "subscription($id: ID!) { deploymentUpdated(id: $id)"
+        " { project { agents { tools { usedBy { tools { id } } } } } } }"
+    )
+    payload = {"query": query, "variables": {"id": deployment_id}}
+
+    await socket.send(json.dumps({"id": "costly", "type": "subscribe", "payload": payload}))
+    message = await receive(socket)
+
+    assert message["type"] == "error"
+    (error,) = message["payload"]
+    assert error["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    assert error["message"].startswith("this operation may resolve up to 2,6")

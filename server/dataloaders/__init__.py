@@ -7,9 +7,10 @@ BatchGetItem per batch; built-in tools come from the process-wide catalog cache.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -35,11 +36,20 @@ class Loaders:
     env_vars_by_project: DataLoader[ProjectKey, list[EnvVar]]
     main_config_by_id: DataLoader[ItemKey, MainConfig | None]
     deployment_summaries_by_project: DataLoader[ProjectKey, list[Deployment]]
-    deployments_by_project: DataLoader[ProjectKey, list[Deployment]]
     agent_by_id: DataLoader[ItemKey, Agent | None]
     tool_by_id: DataLoader[ItemKey, Tool | None]
     deployment_by_id: DataLoader[ItemKey, Deployment | None]
     builtin_tool_by_name: DataLoader[str, BuiltinTool | None]
+    # Whole-partition reads of the look-ahead, started once per request (`read_once`).
+    reads: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+
+    def read_once(self, key: Hashable, read: Callable[[], Awaitable[V]]) -> Awaitable[V]:
+        """`read()`, started the first time this request asks for `key` and shared after:
+        aliases of `projects` or `project(id)` read each table once, not once each."""
+        started = self.reads.get(key)
+        if started is None:
+            started = self.reads[key] = asyncio.ensure_future(read())
+        return started
 
     @classmethod
     def for_request(cls, store: Store, catalog: BuiltinCatalog, *, naive: bool = False) -> Loaders:
@@ -64,7 +74,6 @@ class Loaders:
             env_vars_by_project=loader(grouped_by_project(store.env_vars.list_for_projects)),
             main_config_by_id=loader(store.main_configs.get_many),
             deployment_summaries_by_project=loader(grouped_by_project(deployment_summaries)),
-            deployments_by_project=loader(grouped_by_project(store.deployments.list_for_projects)),
             agent_by_id=loader(store.agents.get_many),
             tool_by_id=loader(store.tools.get_many),
             deployment_by_id=loader(store.deployments.get_many),

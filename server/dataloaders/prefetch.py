@@ -34,7 +34,6 @@ class Children:
     main_configs: bool = False
     env_vars: bool = False
     deployments: bool = False
-    deployment_details: bool = False  # `config` and `logs` too
     builtin_tools: bool = False
 
     @property
@@ -55,20 +54,26 @@ async def prefetch(
     store, user_id, loaders = context.store, context.user_id, context.loaders
     if context.settings.bench_naive_loaders or not wanted.any:
         return await parents
+    scope = (user_id, None if project_ids is None else tuple(project_ids))
     reads: dict[str, Awaitable[Any]] = {}
+
+    def read(name: str, start: Callable[[], Awaitable[Any]]) -> None:
+        reads[name] = loaders.read_once((name, scope), start)
+
     if wanted.agents:
-        reads["agents"] = store.agents.list_for_projects(user_id, project_ids)
+        read("agents", lambda: store.agents.list_for_projects(user_id, project_ids))
     if wanted.tools:
-        reads["tools"] = store.tools.list_for_projects(user_id, project_ids)
+        read("tools", lambda: store.tools.list_for_projects(user_id, project_ids))
     if wanted.main_configs:
-        reads["main_configs"] = store.main_configs.list_for_projects(user_id, project_ids)
+        read("main_configs", lambda: store.main_configs.list_for_projects(user_id, project_ids))
     if wanted.env_vars:
-        reads["env_vars"] = store.env_vars.list_for_projects(user_id, project_ids)
-    if wanted.deployment_details:
-        reads["deployments"] = store.deployments.list_for_projects(user_id, project_ids)
-    elif wanted.deployments:
-        reads["deployments"] = store.deployments.list_for_projects(
-            user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
+        read("env_vars", lambda: store.env_vars.list_for_projects(user_id, project_ids))
+    if wanted.deployments:
+        read(
+            "deployments",
+            lambda: store.deployments.list_for_projects(
+                user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
+            ),
         )
     if wanted.builtin_tools:
         reads["builtin_tools"] = context.catalog.all()
@@ -86,10 +91,6 @@ async def prefetch(
             grouped = group_by_project([user_id], [found[name]])
             for key in keys:
                 loader.prime(key, grouped.get(key, []))
-    if wanted.deployment_details:
-        grouped = group_by_project([user_id], [found["deployments"]])
-        for key in keys:
-            loaders.deployments_by_project.prime(key, grouped.get(key, []))
     if "builtin_tools" in found:
         catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
         loaders.builtin_tool_by_name.prime_many(catalog)

@@ -20,13 +20,15 @@ __all__ = [
     "Agent",
     "AgentPatch",
     "AgentType",
+    "MAX_SYSTEM_PROMPT",
     "ModelConfigInput",
     "NewAgent",
     "SystemPrompt",
 ]
 
 
-SystemPrompt = Annotated[str, FreeText(min_length=1, max_length=100_000)]
+MAX_SYSTEM_PROMPT = 100_000
+SystemPrompt = Annotated[str, FreeText(min_length=1, max_length=MAX_SYSTEM_PROMPT)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")]
 ModelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,256}$")]
 

@@ -16,9 +16,10 @@ from server.models.base import Description, FreeText, InputModel, Patch, Record
 from server.models.builtin_tool import ToolName
 from server.models.json_schema import InputSchema
 
-__all__ = ["NewTool", "Tool", "ToolPatch", "ToolType", "name_reservation_id"]
+__all__ = ["MAX_CODE", "NewTool", "Tool", "ToolPatch", "ToolType", "name_reservation_id"]
 
-Code = Annotated[str, FreeText(max_length=200_000)]
+MAX_CODE = 200_000
+Code = Annotated[str, FreeText(max_length=MAX_CODE)]
 
 
 class ToolType(Enum):

@@ -261,6 +261,5 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
 def _forget(context: Context, deployment: Deployment) -> None:
     project = (deployment.user_id, deployment.project_id)
     forget(context.loaders.deployment_by_id, (deployment.user_id, deployment.deployment_id))
-    forget(context.loaders.deployments_by_project, project)
     forget(context.loaders.deployment_summaries_by_project, project)
     forget(context.loaders.project_by_id, project)

@@ -18,9 +18,12 @@ __all__ = ["create_project", "delete_project", "get_project", "list_projects", "
 async def list_projects(context: Context, children: Children | None = None) -> list[Project]:
     """List the user's projects (Query by userId), oldest first; with the `children` the
     query will read loaded in the same round."""
+    user_id = context.user_id
     projects = await prefetch(
         context,
-        context.store.projects.list_for_user(context.user_id),
+        context.loaders.read_once(
+            ("projects", user_id), lambda: context.store.projects.list_for_user(user_id)
+        ),
         None,
         children or Children(),
         lambda projects: [project.project_id for project in projects],

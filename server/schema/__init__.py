@@ -12,7 +12,6 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as create_alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
@@ -24,6 +23,7 @@ from server.schema.agent import AgentMutation, AgentQuery
 from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
 from server.schema.debug import DynamoDBTally
 from server.schema.deployment import DeploymentMutation, DeploymentQuery, DeploymentSubscription
+from server.schema.depth import depth_limit
 from server.schema.env_var import EnvVarMutation
 from server.schema.errors import (
     CodedParserCache,
@@ -34,6 +34,7 @@ from server.schema.errors import (
 )
 from server.schema.loaders import FreshLoadersOnSockets
 from server.schema.main_config import MainConfigMutation
+from server.schema.metered import CostReport, MeteredExecutor
 from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
 from server.schema.tool import ToolMutation, ToolQuery
@@ -43,12 +44,13 @@ __all__ = ["build_schema", "schema"]
 
 logger = logging.getLogger("server.errors")
 
+# Field levels, the root field included: `{ projects { agents { id } } }` is 3.
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
-# strawberry's QueryDepthLimiter and MaxAliasesLimiter make a new rule class per instance,
-# which would defeat ValidationCache (keyed by the rules): one class each, made once.
-DepthLimit = create_validator(MAX_QUERY_DEPTH, None, None)
+# A new rule class per schema would defeat ValidationCache (keyed by the rules): one class
+# each, made once. (strawberry's MaxAliasesLimiter makes one per instance.)
+DepthLimit = depth_limit(MAX_QUERY_DEPTH)
 AliasLimit = create_alias_validator(MAX_ALIASES)
 
 Query = merge_types(
@@ -124,7 +126,10 @@ def build_schema(*, introspection: bool = True) -> Schema:
             RequireIdentity,
             FreshLoadersOnSockets,
             DynamoDBTally,
+            CostReport,
         ],
+        # Estimates each operation's cost before it runs and counts it as lists complete.
+        execution_context_class=MeteredExecutor,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 
-from server.errors import BadUserInput, DomainError, QuotaExceeded, Unauthenticated
+from server.errors import DomainError, Unauthenticated
 
 __all__ = [
     "CodedParserCache",
@@ -35,12 +35,8 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 def extensions_for(error: GraphQLError, *, validation_failed: bool) -> dict[str, object]:
     original = error.original_error
-    if isinstance(original, BadUserInput) and original.field is not None:
-        return {"code": original.code, "field": original.field}
-    if isinstance(original, QuotaExceeded):
-        return {"code": original.code, "quota": original.quota, "limit": original.limit}
     if isinstance(original, DomainError):
-        return {"code": original.code}
+        return original.extensions
     if isinstance(error, GraphQLSyntaxError):
         return {"code": "GRAPHQL_PARSE_FAILED"}
     if validation_failed:

@@ -10,13 +10,14 @@ import strawberry
 from server import models
 from server.dataloaders.ready import Resolved, when_loaded
 from server.models import NewProject, ProjectPatch, parse_input
+from server.quotas import DEFAULT_DEPLOYMENTS_PER_LISTING, DEPLOYMENTS_PER_LISTING
 from server.resolvers import project as resolvers
 from server.resolvers.ordering import in_order
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.scalars import DateTime
-from server.schema.selection import children_wanted, selects
+from server.schema.selection import children_wanted
 
 if TYPE_CHECKING:
     from server.schema.agent import Agent
@@ -29,8 +30,6 @@ __all__ = ["Project", "ProjectMutation", "ProjectQuery"]
 
 R = TypeVar("R")
 
-DEFAULT_DEPLOYMENTS = 20
-MAX_DEPLOYMENTS = 100
 
 AgentType = Annotated["Agent", strawberry.lazy("server.schema.agent")]
 ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
@@ -119,7 +118,11 @@ class Project:
     ) -> Resolved[list[Deployment]]:
         from server.schema.deployment import Deployment
 
-        count = DEFAULT_DEPLOYMENTS if limit is None else max(0, min(limit, MAX_DEPLOYMENTS))
+        count = (
+            DEFAULT_DEPLOYMENTS_PER_LISTING
+            if limit is None
+            else max(0, min(limit, DEPLOYMENTS_PER_LISTING))
+        )
 
         def first(deployments: list[models.Deployment]) -> list[Deployment]:
             if status is not None:
@@ -141,11 +144,10 @@ class Project:
 def _when_deployments_loaded(
     info: Info, key: tuple[str, str], use: Callable[[list[models.Deployment]], R]
 ) -> Resolved[R]:
-    """`use(deployments)`, newest first; `config` and `logs` are read only when selected."""
-    loaders = info.context.loaders
-    if selects(info, "config", "logs"):
-        return when_loaded(loaders.deployments_by_project, key, use)
-    return when_loaded(loaders.deployment_summaries_by_project, key, use)
+    """`use(deployments)`, newest first, without `config` and `logs`: those are read by id
+    for the deployments returned (`Deployment.config`), so a listing never reads the
+    snapshots of the deployments it leaves out."""
+    return when_loaded(info.context.loaders.deployment_summaries_by_project, key, use)
 
 
 @strawberry.input

@@ -10,38 +10,19 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from server.dataloaders.prefetch import Children
 from server.schema.info import Info
 
-__all__ = ["children_wanted", "selects"]
-
-
-def selects(info: Info, *names: str) -> bool:
-    """Whether the current field's selection (through fragments) includes any of `names`."""
-    wanted = set(names)
-    return any(_names_in(field.selections, wanted) for field in info.selected_fields)
-
-
-def _names_in(selections: Iterable[Any], wanted: set[str]) -> bool:
-    for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name in wanted:
-            return True
-        if isinstance(selection, FragmentSpread | InlineFragment) and _names_in(
-            selection.selections, wanted
-        ):
-            return True
-    return False
+__all__ = ["children_wanted"]
 
 
 def children_wanted(info: Info) -> Children:
     """Which children of the projects below the current field the query reads."""
     paths = _paths(info.selected_fields[0].selections) if info.selected_fields else set()
     deployment_fields = {"deployments", "latestDeployment"}
-    details = {f"{field}.{detail}" for field in deployment_fields for detail in ("config", "logs")}
     return Children(
         agents=bool(paths & {"agents", "tools.usedBy"}),
         tools=bool(paths & {"tools", "agents.tools"}),
         main_configs="mainConfig" in paths,
         env_vars="envVars" in paths,
         deployments=bool(paths & deployment_fields),
-        deployment_details=bool(paths & details),
         builtin_tools="agents.builtinTools" in paths,
     )
 

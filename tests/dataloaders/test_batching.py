@@ -35,11 +35,11 @@ PROJECT = """
 query Project($id: ID!) {
   project(id: $id) {
     name
-    agents { name tools { name usedBy { name } } builtinTools { name } }
-    tools { name }
+    agents { name tools { name } builtinTools { name } }
+    tools { name usedBy { name } }
     mainConfig { name }
     envVars { key }
-    deployments { id config logs project { name } }
+    deployments { id status project { name } }
   }
 }
 """
@@ -182,9 +182,9 @@ async def test_one_project_with_every_child_takes_one_round(
 
     assert tally(body)["rounds"] == 1
     project = body["data"]["project"]
-    assert project["deployments"][0]["config"]["project"]["name"] == "Counted"
     assert project["deployments"][0]["project"] == {"name": "Counted"}
-    assert project["agents"][0]["tools"][0]["usedBy"] == [{"name": "Helper"}]
+    assert project["agents"][0]["tools"][0]["name"] == project["tools"][0]["name"]
+    assert project["tools"][0]["usedBy"] == [{"name": "Helper"}]
 
 
 async def test_ten_aliases_of_one_agent_make_one_request(

@@ -1,5 +1,5 @@
 """DEBUG_EXTENSIONS: responses tell which DynamoDB requests they took, and listings of
-deployments read `config` and `logs` only when the query selects them."""
+deployments read `config` and `logs` only of the deployments they list."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ mutation { createProject(input: {name: "Debugged"}) { id } }
 """
 DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
 SUMMARIES = "query($p: ID!) { project(id: $p) { deployments { id status } } }"
-FULL = "query($p: ID!) { project(id: $p) { deployments { id config logs } } }"
+FULL = "query($p: ID!) { project(id: $p) { deployments(limit: 1) { id config logs } } }"
+CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
 
 
 @pytest.fixture
@@ -48,20 +49,26 @@ async def test_each_response_counts_its_dynamodb_requests(debug_client: GraphQLC
     assert tally["calls"] == ["TransactWriteItems -"]
 
 
-async def test_listing_deployments_reads_config_and_logs_only_when_selected(
+async def test_listings_of_deployments_read_summaries_and_config_only_of_those_listed(
     debug_client: GraphQLClient,
 ) -> None:
     project_id = (await debug_client.data(CREATE))["createProject"]["id"]
-    await debug_client.data(DEPLOY, {"p": project_id})
+    for _ in range(3):
+        deployment = (await debug_client.data(DEPLOY, {"p": project_id}))["createDeployment"]
+        await debug_client.data(CANCEL, {"id": deployment["id"]})
 
     summaries = await debug_client.execute(SUMMARIES, {"p": project_id})
     full = await debug_client.execute(FULL, {"p": project_id})
 
     (summary_query,) = [c for c in summaries["extensions"]["dynamodb"]["calls"] if "deploy" in c]
-    (full_query,) = [c for c in full["extensions"]["dynamodb"]["calls"] if "deploy" in c]
+    full_calls = [c for c in full["extensions"]["dynamodb"]["calls"] if "deploy" in c]
     assert "projecting" in summary_query
-    assert "projecting" not in full_query
-    assert full["data"]["project"]["deployments"][0]["config"]["project"]["name"] == "Debugged"
+    assert len(full_calls) == 2
+    assert "projecting" in full_calls[0]
+    assert full_calls[1].startswith("BatchGetItem")
+    (listed,) = full["data"]["project"]["deployments"]
+    assert listed["config"]["project"]["name"] == "Debugged"
+    assert full["extensions"]["dynamodb"]["rounds"] == 2
 
 
 async def test_debug_extensions_are_off_unless_asked_for_outside_the_embedded_store(
@@ -70,3 +77,20 @@ async def test_debug_extensions_are_off_unless_asked_for_outside_the_embedded_st
     body = await client.execute(CREATE)
 
     assert "extensions" not in body or "dynamodb" not in body["extensions"]
+
+
+async def test_aliases_of_projects_read_each_table_once(debug_client: GraphQLClient) -> None:
+    project_id = (await debug_client.data(CREATE))["createProject"]["id"]
+    aliased = " ".join(
+        f"{alias}: projects {{ agents {{ id }} deployments {{ id }} }}"
+        f" {alias}One: project(id: $p) {{ tools {{ id }} }}"
+        for alias in ("a", "b", "c")
+    )
+
+    body = await debug_client.execute(f"query($p: ID!) {{ {aliased} }}", {"p": project_id})
+
+    assert "errors" not in body
+    calls = body["extensions"]["dynamodb"]["calls"]
+    # projects, agents, deployments for the listings; the project and its tools for project(id)
+    assert len(calls) == 5, calls
+    assert body["extensions"]["dynamodb"]["rounds"] == 1
