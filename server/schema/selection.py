@@ -10,7 +10,24 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from server.dataloaders.prefetch import Children
 from server.schema.info import Info
 
-__all__ = ["children_wanted"]
+__all__ = ["children_wanted", "selects"]
+
+
+def selects(info: Info, *names: str) -> bool:
+    """Whether the current field's selection (through fragments) includes any of `names`."""
+    wanted = set(names)
+    return any(_names_in(field.selections, wanted) for field in info.selected_fields)
+
+
+def _names_in(selections: Iterable[Any], wanted: set[str]) -> bool:
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name in wanted:
+            return True
+        if isinstance(selection, FragmentSpread | InlineFragment) and _names_in(
+            selection.selections, wanted
+        ):
+            return True
+    return False
 
 
 def children_wanted(info: Info) -> Children:
