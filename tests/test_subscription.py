@@ -317,3 +317,19 @@ async def test_a_subscription_over_the_cost_limit_is_refused_before_it_runs(
     (error,) = message["payload"]
     assert error["extensions"]["code"] == "MAX_COST_EXCEEDED"
     assert error["message"].startswith("this operation may resolve up to 2,6")
+
+
+async def test_a_subscription_deeper_than_10_levels_is_refused(
+    base: str, socket: ClientConnection
+) -> None:
+    await init(socket, f"watcher-{uuid.uuid4().hex[:8]}")
+    chain = "project { latestDeployment { " * 4 + "project { id }" + " } }" * 4
+    payload = {"query": f'subscription {{ deploymentUpdated(id: "d") {{ {chain} }} }}'}
+
+    await socket.send(json.dumps({"id": "deep", "type": "subscribe", "payload": payload}))
+    message = await receive(socket)
+
+    assert message["type"] == "error"
+    (error,) = message["payload"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "(it has 11)" in error["message"]
