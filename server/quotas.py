@@ -2,7 +2,7 @@
 
 They bound every list the API can return, so that the cost of a query can be estimated before
 it runs (`server/schema/cost.py`) and no account can grow a list without limit. Creating past a
-quota is refused with `QUOTA_EXCEEDED`.
+quota is refused with `QUOTA_EXCEEDED`, except for deployments, of which the newest are kept.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ __all__ = [
     "DEFAULT_DEPLOYMENTS_PER_LISTING",
     "DEPLOYMENTS_PER_LISTING",
     "DEPLOYMENTS_PER_PROJECT",
-    "DEPLOYMENTS_PER_USER",
     "ENV_VARS_PER_PROJECT",
     "ENV_VARS_PER_USER",
     "PROJECTS_PER_USER",
@@ -47,7 +46,7 @@ BUILTIN_TOOLS = 200
 DEFAULT_DEPLOYMENTS_PER_LISTING = 20
 DEPLOYMENTS_PER_LISTING = 100
 
-# The deployment history a project and an account keep: `deploymentIds` lists them all, and
-# a listing of deployments reads them all to pick the newest.
+# The deployment history a project keeps (`deploymentIds` lists it): not refused but kept,
+# since no mutation deletes a deployment; creating one past it deletes the oldest
+# (`DeploymentStore.create`). An account's history is bounded by its projects only.
 DEPLOYMENTS_PER_PROJECT = 100
-DEPLOYMENTS_PER_USER = 2000

@@ -23,6 +23,7 @@ from server.models import (
 from server.resolvers.lookup import existing
 from server.resolvers.ordering import in_order
 from server.snapshots import ConfigChange, diff_snapshots
+from server.store import LostRace, settle
 from server.store.codec import item_size
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
         )
     return await _start(
         context,
-        project_id,
+        project,
         config,
         f"pending: snapshot of {len(config['agents'])} agents and {len(config['tools'])} tools",
     )
@@ -113,35 +114,58 @@ async def redeploy(context: Context, deployment_id: str) -> Deployment:
     """Deploy an earlier deployment's snapshot again, as a new PENDING deployment."""
     user_id = context.user_id
     old = await existing(context.store.deployments, user_id, deployment_id, "deployment")
+    project = await existing(context.store.projects, user_id, old.project_id, "project")
     line = f"pending: the snapshot of deployment {deployment_id} again"
-    return await _start(context, old.project_id, old.config or {}, line)
+    return await _start(context, project, old.config or {}, line)
 
 
 async def _start(
-    context: Context, project_id: str, config: dict[str, Any], first_line: str
+    context: Context, project: Project, config: dict[str, Any], first_line: str
 ) -> Deployment:
-    """Write a PENDING deployment of `config` and hand it to this instance's worker."""
+    """Write a PENDING deployment of `config` and hand it to this instance's worker;
+    `project` as just read (consistently)."""
     now = now_iso()
     deployment = Deployment(
         user_id=context.user_id,
         deployment_id=new_id(),
-        project_id=project_id,
+        project_id=project.project_id,
         status=DeploymentStatus.PENDING,
         config=config,
         logs=[f"{now} {first_line}"],
         created_at=now,
         updated_at=now,
     )
-    try:
-        await context.store.deployments.create(deployment)
-    except ProjectBusy as busy:
-        if not await _took_over(context, busy.deployment_id):
-            raise
-        await context.store.deployments.create(deployment)  # once: a new holder is live
-    _forget(context, deployment)
+    pruned = await _create(context, deployment, project)
+    _forget(context, deployment, pruned)
     if context.worker is not None:
         context.worker.submit(deployment.user_id, deployment.deployment_id)
     return deployment
+
+
+async def _create(context: Context, deployment: Deployment, project: Project) -> list[str]:
+    """`DeploymentStore.create`, retried with the project read again when another create
+    changed its `deploymentIds` first, or once the slot of an abandoned deployment was taken
+    over (once only: a new holder is live); returns the ids of the deployments pruned."""
+    read: Project | None = project
+    took_over = False
+
+    async def attempt() -> list[str]:
+        nonlocal read, took_over
+        current = read
+        if current is None:  # a retry reads the project again
+            current = await existing(
+                context.store.projects, deployment.user_id, deployment.project_id, "project"
+            )
+        read = None
+        try:
+            return await context.store.deployments.create(deployment, current)
+        except ProjectBusy as busy:
+            if took_over or not await _took_over(context, busy.deployment_id):
+                raise
+            took_over = True
+            raise LostRace from None
+
+    return await settle(attempt)
 
 
 async def _took_over(context: Context, deployment_id: str) -> bool:
@@ -258,8 +282,11 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
             delay = min(delay * 2, WATCH_LAST_POLL)
 
 
-def _forget(context: Context, deployment: Deployment) -> None:
+def _forget(context: Context, deployment: Deployment, pruned: Iterable[str] = ()) -> None:
     project = (deployment.user_id, deployment.project_id)
-    forget(context.loaders.deployment_by_id, (deployment.user_id, deployment.deployment_id))
+    forget(
+        context.loaders.deployment_by_id,
+        *((deployment.user_id, id_) for id_ in (deployment.deployment_id, *pruned)),
+    )
     forget(context.loaders.deployment_summaries_by_project, project)
     forget(context.loaders.project_by_id, project)

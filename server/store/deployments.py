@@ -4,6 +4,11 @@ At most one deployment per project is PENDING or DEPLOYING: the project item's
 `activeDeploymentId` is claimed in the transaction that creates a deployment and released in
 the one that finishes it. So the unfinished ones are found through the Projects table (the
 sweep), never by a Scan of this one, whose items are the largest of all.
+
+A project keeps its newest `DEPLOYMENTS_PER_PROJECT` deployments: the transaction that
+creates one also deletes the oldest past that bound and drops them from `deploymentIds`, so the
+list stays exact and bounded. Only finished deployments are deleted: while the project's slot
+is free (as creating requires) none of its deployments is active.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from server import quotas
 from server.errors import NotFound, ProjectBusy
-from server.models import Deployment, Project
+from server.models import Deployment, DeploymentStatus, Project
 from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
+from server.store.codec import Item
+from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
 
-__all__ = ["LEASE_ATTRIBUTES", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
+__all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
 # What a listing reads when the query selects neither `config` nor `logs`.
 SUMMARY_ATTRIBUTES = (
@@ -31,6 +38,9 @@ SUMMARY_ATTRIBUTES = (
 )
 # What the sweep and a take-over read to tell an abandoned deployment from a live one.
 LEASE_ATTRIBUTES = (*SUMMARY_ATTRIBUTES, "leaseExpiresAt")
+# The most deployments one create deletes past the retention bound (each is an item of its
+# transaction, which DynamoDB limits to 100).
+MAX_PRUNED_PER_CREATE = 10
 
 
 class DeploymentStore(ChildTable[Deployment]):
@@ -41,37 +51,80 @@ class DeploymentStore(ChildTable[Deployment]):
         super().__init__(dynamo, table)
         self._lists = lists
 
-    async def create(self, deployment: Deployment) -> None:
-        """Write a PENDING deployment and claim the project's one active slot for it."""
-        claim = update(
-            self._lists.table,
-            self._lists.key(deployment.user_id, deployment.project_id),
-            Expression(
-                "SET activeDeploymentId = :id,"
-                " deploymentIds = list_append(if_not_exists(deploymentIds, :empty), :ids)",
-                values={
-                    ":id": deployment.deployment_id,
-                    ":empty": [],
-                    ":ids": [deployment.deployment_id],
-                },
-            ),
-            condition=Expression(f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId)"),
-        )
+    async def create(self, deployment: Deployment, project: Project) -> list[str]:
+        """Write a PENDING deployment, claim the project's one active slot for it, and delete
+        the oldest deployments past `DEPLOYMENTS_PER_PROJECT`, all in one transaction;
+        returns the ids deleted.
+
+        `project` is the project as just read (consistently): `LostRace` when its
+        `deploymentIds` changed since, so that the list written is never a stale one.
+        """
+        pruned = _past_retention(project.deployment_ids)
         items = [
             put(
                 self.table,
                 deployment.to_item(),
                 condition=Expression("attribute_not_exists(deploymentId)"),
             ),
-            claim,
+            self._claim(deployment, project.deployment_ids, pruned),
+            *(self._prune(deployment.user_id, pruned_id) for pruned_id in pruned),
         ]
         try:
             await self.dynamo.transact(items)
         except TransactionCancelled as cancelled:
-            project = cancelled.failed.get(1)
-            if project is None or "deleting" in project:
-                raise NotFound("project", deployment.project_id) from None
-            raise ProjectBusy(deployment.project_id, project["activeDeploymentId"]) from None
+            raise _refusal(cancelled.failed, deployment.project_id, pruned) from None
+        return pruned
+
+    def _claim(self, deployment: Deployment, read: list[str], pruned: list[str]) -> dict[str, Any]:
+        """The project's update: the active slot, and the new id appended to `deploymentIds`
+        (`read`) without the `pruned` ones."""
+        free = f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId)"
+        key = self._lists.key(deployment.user_id, deployment.project_id)
+        new_id = deployment.deployment_id
+        if not pruned:  # the list has room: append, keeping it within the bound
+            return update(
+                self._lists.table,
+                key,
+                Expression(
+                    "SET activeDeploymentId = :id,"
+                    " deploymentIds = list_append(if_not_exists(deploymentIds, :empty), :ids)",
+                    values={":id": new_id, ":empty": [], ":ids": [new_id]},
+                ),
+                condition=Expression(
+                    f"{free} AND (attribute_not_exists(deploymentIds)"
+                    " OR size(deploymentIds) < :max)",
+                    values={":max": quotas.DEPLOYMENTS_PER_PROJECT},
+                ),
+            )
+        # DynamoDB refuses an update whose SET and REMOVE overlap (`deploymentIds` and
+        # `deploymentIds[0]`), so the whole list is written, on condition that it is the one read.
+        kept = [kept_id for kept_id in read if kept_id not in pruned]
+        return update(
+            self._lists.table,
+            key,
+            Expression(
+                "SET activeDeploymentId = :id, deploymentIds = :kept",
+                values={":id": new_id, ":kept": [*kept, new_id]},
+            ),
+            condition=Expression(f"{free} AND deploymentIds = :read", values={":read": read}),
+        )
+
+    def _prune(self, user_id: str, deployment_id: str) -> dict[str, Any]:
+        """Delete a deployment past the retention bound if it is finished. An id whose item is
+        missing (a list written by other programs) is dropped from the list all the same:
+        deleting it deletes nothing, and requiring it would block the project for good."""
+        return delete(
+            self.table,
+            self.key(user_id, deployment_id),
+            condition=Expression(
+                "attribute_not_exists(deploymentId) OR #status IN (:success, :failed)",
+                {"#status": "status"},
+                {
+                    ":success": DeploymentStatus.SUCCESS.value,
+                    ":failed": DeploymentStatus.FAILED.value,
+                },
+            ),
+        )
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
         """Write `new`'s status, error, logs and lease if `old` is still current; a finished
@@ -153,3 +206,28 @@ class DeploymentStore(ChildTable[Deployment]):
         )
         deployments.sort(key=lambda deployment: deployment.deployment_id, reverse=True)
         return deployments
+
+
+def _past_retention(deployment_ids: list[str]) -> list[str]:
+    """The oldest ids to delete so that, with one more, the project keeps at most
+    `DEPLOYMENTS_PER_PROJECT`: one at the bound; at most `MAX_PRUNED_PER_CREATE` from a list
+    already over it (a project from before retention), which so shrinks by
+    `MAX_PRUNED_PER_CREATE - 1` with every create until it is within the bound."""
+    excess = len(deployment_ids) + 1 - quotas.DEPLOYMENTS_PER_PROJECT
+    oldest = deployment_ids[: min(max(excess, 0), MAX_PRUNED_PER_CREATE)]
+    return list(dict.fromkeys(oldest))  # a transaction may write an item only once
+
+
+def _refusal(failed: dict[int, Item | None], project_id: str, pruned: list[str]) -> Exception:
+    """Why `create`'s transaction (the deployment, the project, the pruned ones) failed."""
+    if 1 in failed:
+        project = failed[1]
+        if project is None or "deleting" in project:
+            return NotFound("project", project_id)
+        if "activeDeploymentId" in project:
+            return ProjectBusy(project_id, project["activeDeploymentId"])
+        return LostRace()  # another create changed deploymentIds since it was read
+    for index, pruned_id in enumerate(pruned, start=2):
+        if index in failed:  # an active deployment the project's slot does not hold
+            return ProjectBusy(project_id, pruned_id)
+    return RuntimeError(f"a new deployment's id collided with a stored one: {sorted(failed)}")

@@ -238,6 +238,20 @@ async def test_owned_children_are_capped_by_the_account_but_shared_ones_are_not(
     assert costs[1] == 3 + quotas.AGENTS_PER_PROJECT
 
 
+async def test_deployments_are_bounded_per_project_with_no_account_wide_cap(
+    costed: ClientFactory,
+) -> None:
+    # A project keeps its newest deployments; nothing caps an account's total below
+    # projects x DEPLOYMENTS_PER_PROJECT.
+    async with costed(max_query_cost=10**9) as client:
+        ids = await requested(client, "{ projects { deploymentIds } }")
+        listed = await requested(client, "{ projects { deployments(limit: 100) { id } } }")
+
+    projects, kept = quotas.PROJECTS_PER_USER, quotas.DEPLOYMENTS_PER_PROJECT
+    assert ids == 1 + projects + projects * kept
+    assert listed == 1 + projects + projects * quotas.DEPLOYMENTS_PER_LISTING
+
+
 async def test_big_values_weigh_by_their_largest_size_so_repeating_them_is_refused(
     costed: ClientFactory,
 ) -> None:

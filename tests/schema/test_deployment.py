@@ -685,9 +685,9 @@ async def seed_finished_deployments(
 async def test_deployments_default_to_20_and_are_capped_at_100(
     client: GraphQLClient, store: Store, user_id: str
 ) -> None:
+    # Given a project holding 101 deployments (written before retention kept 100)
     project_id = await new_project(client)
-    ids = await seed_finished_deployments(store, user_id, project_id, 100)
-    ids.append((await deploy(client, project_id))["id"])
+    ids = await seed_finished_deployments(store, user_id, project_id, 101)
     newest_first = ids[::-1]
 
     default = await listing(client, project_id)
@@ -697,7 +697,7 @@ async def test_deployments_default_to_20_and_are_capped_at_100(
     assert [d["id"] for d in default["deployments"]] == newest_first[:20]
     assert [d["id"] for d in capped["deployments"]] == newest_first[:100]
     assert [d["id"] for d in exactly["deployments"]] == newest_first[:100]
-    assert default["latestDeployment"] == {"id": ids[-1], "status": "PENDING"}
+    assert default["latestDeployment"] == {"id": ids[-1], "status": "FAILED"}
     assert default["deploymentIds"] == ids
 
 
