@@ -62,9 +62,11 @@ async def test_query_first_page_reads_one_page_and_tells_whether_there_is_more(
     whole, more_of_small = await store.dynamo.query_first_page(store.tables.agents, of(small))
 
     # Then the big one's page is its oldest items only, with more to come; the small one whole
-    assert more and 0 < len(page) < 25
+    assert more
+    assert 0 < len(page) < 25
     assert [item["agentId"] for item in page] == [f"a{i:03d}" for i in range(len(page))]
-    assert whole == [{"userId": small, "agentId": "a"}] and not more_of_small
+    assert whole == [{"userId": small, "agentId": "a"}]
+    assert not more_of_small
 
 
 async def test_batch_get_spans_more_than_100_keys_and_leaves_out_absent_ones(store: Store) -> None:
