@@ -3,6 +3,11 @@
 Children of projects are keyed `(user_id, project_id)` and loaded with one Query of the
 user's partition per batch; items by id are keyed `(user_id, item_id)` and loaded with one
 BatchGetItem per batch; built-in tools come from the process-wide catalog cache.
+
+Deployments, whose items are the largest (snapshots up to 350 KB, which a Query reads whole
+before projecting), are listed by id instead: the newest `count` of the project's
+`deploymentIds`, keyed `(user_id, project_id, count)` (count None: all); the look-ahead primes
+`(user_id, project_id, None)` when one page of the partition held it all.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ from server.builtin_catalog import BuiltinCatalog
 from server.dataloaders.children import grouped_by_project
 from server.models import Agent, BuiltinTool, Deployment, EnvVar, MainConfig, Project, Tool
 from server.store import ProjectKey, Store
-from server.store.deployments import SUMMARY_ATTRIBUTES
 
-__all__ = ["ItemKey", "Loaders", "ProjectKey", "forget"]
+__all__ = ["HistoryKey", "ItemKey", "Loaders", "ProjectKey", "forget"]
 
 ItemKey = tuple[str, str]  # (user_id, item_id)
+HistoryKey = tuple[str, str, int | None]  # (user_id, project_id, newest count or None: all)
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -35,7 +40,7 @@ class Loaders:
     tools_by_project: DataLoader[ProjectKey, list[Tool]]
     env_vars_by_project: DataLoader[ProjectKey, list[EnvVar]]
     main_config_by_id: DataLoader[ItemKey, MainConfig | None]
-    deployment_summaries_by_project: DataLoader[ProjectKey, list[Deployment]]
+    deployment_summaries_by_project: DataLoader[HistoryKey, list[Deployment]]
     agent_by_id: DataLoader[ItemKey, Agent | None]
     tool_by_id: DataLoader[ItemKey, Tool | None]
     deployment_by_id: DataLoader[ItemKey, Deployment | None]
@@ -51,6 +56,15 @@ class Loaders:
             started = self.reads[key] = asyncio.ensure_future(read())
         return started
 
+    def newest_deployments(self, key: ProjectKey, count: int | None) -> Awaitable[list[Deployment]]:
+        """The project's newest `count` deployments (None: all) as summaries, newest first:
+        from its whole history if the look-ahead primed it, else read by id."""
+        loader = self.deployment_summaries_by_project
+        whole: HistoryKey = (*key, None)
+        if loader.cache and loader.cache_map.get(whole) is not None:
+            return loader.load(whole)
+        return loader.load((*key, count))
+
     @classmethod
     def for_request(cls, store: Store, catalog: BuiltinCatalog, *, naive: bool = False) -> Loaders:
         """The loaders of one request; `naive` (for the benchmark) loads key by key, uncached."""
@@ -60,20 +74,34 @@ class Loaders:
                 return DataLoader(load_fn=load, max_batch_size=1, cache=False)
             return DataLoader(load_fn=load)
 
-        async def deployment_summaries(
-            user_id: str, project_ids: Sequence[str] | None
-        ) -> list[Deployment]:
-            return await store.deployments.list_for_projects(
-                user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
+        project_by_id = loader(store.projects.get_many)
+
+        async def newest_deployments(keys: list[HistoryKey]) -> list[list[Deployment]]:
+            """One BatchGetItem round for the deployments of every key's project, read by
+            id from its `deploymentIds` as many as the largest count asks for."""
+            counts: dict[ProjectKey, int | None] = {}
+            for user_id, project_id, count in keys:
+                known = counts.get((user_id, project_id), 0)
+                counts[(user_id, project_id)] = (
+                    None if count is None or known is None else max(count, known)
+                )
+            projects = await project_by_id.load_many(list(counts))
+            read = await store.deployments.newest(
+                [
+                    (user_id, project.deployment_ids if project is not None else [], count)
+                    for ((user_id, _), count), project in zip(counts.items(), projects, strict=True)
+                ]
             )
+            by_project = dict(zip(counts, read, strict=True))
+            return [by_project[(user, project)][:count] for user, project, count in keys]
 
         return cls(
-            project_by_id=loader(store.projects.get_many),
+            project_by_id=project_by_id,
             agents_by_project=loader(grouped_by_project(store.agents.list_for_projects)),
             tools_by_project=loader(grouped_by_project(store.tools.list_for_projects)),
             env_vars_by_project=loader(grouped_by_project(store.env_vars.list_for_projects)),
             main_config_by_id=loader(store.main_configs.get_many),
-            deployment_summaries_by_project=loader(grouped_by_project(deployment_summaries)),
+            deployment_summaries_by_project=loader(newest_deployments),
             agent_by_id=loader(store.agents.get_many),
             tool_by_id=loader(store.tools.get_many),
             deployment_by_id=loader(store.deployments.get_many),

@@ -4,6 +4,10 @@ All seven tables are partitioned by `userId` alone, so the children of a user's 
 be queried before the projects are known: one Query per child table, started at the same
 moment as the projects' own read. The results then prime the per-project loaders, so the
 nested fields resolve without another round trip.
+
+Deployments only if the first page of their Query (one request, 1 MB) holds the partition:
+their items are large, so a longer history is not paged through but read by id, newest
+first, from the projects' `deploymentIds` (`Loaders.newest_deployments`).
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ async def prefetch(
     if wanted.deployments:
         read(
             "deployments",
-            lambda: store.deployments.list_for_projects(
+            lambda: store.deployments.first_page_for_projects(
                 user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
             ),
         )
@@ -85,12 +89,17 @@ async def prefetch(
         ("agents", loaders.agents_by_project),
         ("tools", loaders.tools_by_project),
         ("env_vars", loaders.env_vars_by_project),
-        ("deployments", loaders.deployment_summaries_by_project),
     ):
         if name in found:
             grouped = group_by_project([user_id], [found[name]])
             for key in keys:
                 loader.prime(key, grouped.get(key, []))
+    if found.get("deployments") is not None:  # one page held the partition: prime it whole
+        grouped = group_by_project([user_id], [found["deployments"]])
+        for user, project_id in keys:
+            loaders.deployment_summaries_by_project.prime(
+                (user, project_id, None), grouped.get((user, project_id), [])
+            )
     if "builtin_tools" in found:
         catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
         loaders.builtin_tool_by_name.prime_many(catalog)

@@ -16,7 +16,7 @@ from typing import TypeAlias, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-__all__ = ["Resolved", "when_all_loaded", "when_loaded"]
+__all__ = ["Resolved", "when_all_loaded", "when_loaded", "when_ready"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -28,7 +28,11 @@ Resolved: TypeAlias = R | Awaitable[R]
 
 def when_loaded(loader: DataLoader[K, V], key: K, use: Callable[[V], R]) -> Resolved[R]:
     """`use(value of key)`: now if `loader` holds it, else once it is loaded."""
-    pending = loader.load(key)
+    return when_ready(loader.load(key), use)
+
+
+def when_ready(pending: Awaitable[V], use: Callable[[V], R]) -> Resolved[R]:
+    """`use(value)`: now if `pending` (a loader's future) is done, else once it is."""
     if isinstance(pending, asyncio.Future) and pending.done():
         return use(pending.result())
     return _later(pending, use)

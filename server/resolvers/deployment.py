@@ -208,14 +208,7 @@ async def deployment_changes(
     user_id = deployment.user_id
     loaders = context.loaders
     if against_id is None:
-        older = [
-            d
-            for d in await loaders.deployment_summaries_by_project.load(
-                (user_id, deployment.project_id)
-            )
-            if d.deployment_id < deployment.deployment_id
-        ]
-        against_id = older[0].deployment_id if older else None
+        against_id = await _previous_id(context, deployment)
     against = None
     if against_id is not None:
         against = (
@@ -231,6 +224,26 @@ async def deployment_changes(
             await loaders.deployment_by_id.load((user_id, deployment.deployment_id)) or current
         )
     return diff_snapshots(against.config if against else None, current.config or {})
+
+
+async def _previous_id(context: Context, deployment: Deployment) -> str | None:
+    """The id of the project's newest deployment older than `deployment`, read among the
+    newest of its `deploymentIds` down to the one before it, not its whole history."""
+    key = (deployment.user_id, deployment.project_id)
+    project = await context.loaders.project_by_id.load(key)
+    ids = project.deployment_ids if project is not None else []
+    # Down to the one before it, or all (at most 100) if the list does not hold it.
+    count = (
+        len(ids) - ids.index(deployment.deployment_id) + 1
+        if deployment.deployment_id in ids
+        else None
+    )
+    older = [
+        d
+        for d in await context.loaders.newest_deployments(key, count)
+        if d.deployment_id < deployment.deployment_id
+    ]
+    return older[0].deployment_id if older else None
 
 
 async def cancel_deployment(context: Context, deployment_id: str) -> Deployment:
@@ -288,5 +301,6 @@ def _forget(context: Context, deployment: Deployment, pruned: Iterable[str] = ()
         context.loaders.deployment_by_id,
         *((deployment.user_id, id_) for id_ in (deployment.deployment_id, *pruned)),
     )
-    forget(context.loaders.deployment_summaries_by_project, project)
+    # Keyed by count as well: every listing of this request is read again.
+    context.loaders.deployment_summaries_by_project.clear_all()
     forget(context.loaders.project_by_id, project)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import strawberry
 
 from server import models
-from server.dataloaders.ready import Resolved, when_loaded
+from server.dataloaders.ready import Resolved, when_loaded, when_ready
 from server.models import NewProject, ProjectPatch, parse_input
 from server.quotas import DEFAULT_DEPLOYMENTS_PER_LISTING, DEPLOYMENTS_PER_LISTING
 from server.resolvers import project as resolvers
@@ -129,7 +129,7 @@ class Project:
                 deployments = [d for d in deployments if d.status is status]
             return [Deployment.from_model(d) for d in deployments[:count]]
 
-        return _when_deployments_loaded(info, self.key, first)
+        return _when_deployments_loaded(info, self.key, count if status is None else None, first)
 
     @strawberry.field(graphql_type=DeploymentType | None)
     def latest_deployment(self, info: Info) -> Resolved[Deployment | None]:
@@ -138,16 +138,19 @@ class Project:
         def newest(deployments: list[models.Deployment]) -> Deployment | None:
             return Deployment.from_model(deployments[0]) if deployments else None
 
-        return _when_deployments_loaded(info, self.key, newest)
+        return _when_deployments_loaded(info, self.key, 1, newest)
 
 
 def _when_deployments_loaded(
-    info: Info, key: tuple[str, str], use: Callable[[list[models.Deployment]], R]
+    info: Info,
+    key: tuple[str, str],
+    count: int | None,
+    use: Callable[[list[models.Deployment]], R],
 ) -> Resolved[R]:
-    """`use(deployments)`, newest first, without `config` and `logs`: those are read by id
-    for the deployments returned (`Deployment.config`), so a listing never reads the
-    snapshots of the deployments it leaves out."""
-    return when_loaded(info.context.loaders.deployment_summaries_by_project, key, use)
+    """`use(deployments)`: the newest `count` (None: all, for a filter), newest first, without
+    `config` and `logs`: those are read by id for the deployments returned
+    (`Deployment.config`), so a listing never reads the snapshots of those it leaves out."""
+    return when_ready(info.context.loaders.newest_deployments(key, count), use)
 
 
 @strawberry.input

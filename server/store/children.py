@@ -104,6 +104,28 @@ class ChildTable(Generic[ModelT]):
             if wanted is None or item.get("projectId") in wanted
         ]
 
+    async def first_page_for_projects(
+        self,
+        user_id: str,
+        project_ids: Sequence[str] | None,
+        *,
+        attributes: Sequence[str] | None = None,
+    ) -> list[ModelT] | None:
+        """The children of `project_ids` (None: of every project) if the first page of the
+        user's partition (one request) holds them all; None when the partition goes on."""
+        items, more = await self.dynamo.query_first_page(
+            self.table,
+            Expression("userId = :user", values={":user": user_id}),
+            where=_project_filter(project_ids),
+            attributes=attributes,
+        )
+        if more:
+            return None
+        wanted = set(project_ids) if project_ids is not None else None
+        return [
+            self.parse(item) for item in items if wanted is None or item.get("projectId") in wanted
+        ]
+
     def revise(
         self,
         user_id: str,

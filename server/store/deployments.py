@@ -13,6 +13,7 @@ is free (as creating requires) none of its deployments is active.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,15 @@ from server.errors import NotFound, ProjectBusy
 from server.models import Deployment, DeploymentStatus, Project
 from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
+from server.store.dynamo import (
+    BATCH_GET_LIMIT,
+    Dynamo,
+    Expression,
+    TransactionCancelled,
+    delete,
+    put,
+    update,
+)
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
@@ -192,19 +201,59 @@ class DeploymentStore(ChildTable[Deployment]):
         )
         return [self.parse(item) for item in items]
 
-    async def list_for_projects(
+    async def newest(
+        self, histories: Sequence[tuple[str, list[str], int | None]]
+    ) -> list[list[Deployment]]:
+        """For each (user_id, deployment_ids oldest first, count): the newest `count` (None:
+        all) of those deployments, newest first, as summaries, read by id with BatchGetItem
+        (chunks of 100 in parallel) rather than a Query of the whole partition. An id with no
+        item (stale) is skipped and the next older one read in its place."""
+        found: list[list[Deployment]] = [[] for _ in histories]
+        unread = [ids[::-1] for _, ids, _ in histories]
+        while True:
+            wanted: list[tuple[int, str, str]] = []  # (index in histories, user_id, id)
+            for index, (user_id, _, count) in enumerate(histories):
+                missing = len(unread[index]) if count is None else count - len(found[index])
+                take, unread[index] = unread[index][:missing], unread[index][missing:]
+                wanted += [(index, user_id, deployment_id) for deployment_id in take]
+            if not wanted:
+                return found
+            read = await self._summaries_by_id([(user, id_) for _, user, id_ in wanted])
+            for index, user_id, deployment_id in wanted:
+                if (deployment := read.get((user_id, deployment_id))) is not None:
+                    found[index].append(deployment)
+
+    async def _summaries_by_id(
+        self, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], Deployment]:
+        """The summaries of the deployments at `keys` that exist, by key."""
+        chunks = [
+            keys[start : start + BATCH_GET_LIMIT] for start in range(0, len(keys), BATCH_GET_LIMIT)
+        ]
+        pages = await asyncio.gather(
+            *(
+                self.dynamo.batch_get(
+                    self.table, [self.key(*key) for key in chunk], attributes=SUMMARY_ATTRIBUTES
+                )
+                for chunk in chunks
+            )
+        )
+        deployments = (self.parse(item) for page in pages for item in page)
+        return {(d.user_id, d.deployment_id): d for d in deployments}
+
+    async def first_page_for_projects(
         self,
         user_id: str,
         project_ids: Sequence[str] | None,
         *,
         attributes: Sequence[str] | None = None,
-        consistent: bool = False,
-    ) -> list[Deployment]:
+    ) -> list[Deployment] | None:
         """Newest first."""
-        deployments = await super().list_for_projects(
-            user_id, project_ids, attributes=attributes, consistent=consistent
+        deployments = await super().first_page_for_projects(
+            user_id, project_ids, attributes=attributes
         )
-        deployments.sort(key=lambda deployment: deployment.deployment_id, reverse=True)
+        if deployments is not None:
+            deployments.sort(key=lambda deployment: deployment.deployment_id, reverse=True)
         return deployments
 
 

@@ -154,6 +154,28 @@ def check(table: str, key: Mapping[str, object], condition: Expression) -> dict[
     return {"ConditionCheck": _with_condition({"TableName": table, "Key": to_item(key)}, condition)}
 
 
+def _query_params(
+    table: str,
+    key_condition: Expression,
+    where: Expression | None,
+    attributes: Sequence[str] | None,
+    consistent: bool,
+    descending: bool,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"TableName": table, "KeyConditionExpression": key_condition.text}
+    if where is not None:
+        params["FilterExpression"] = where.text
+    read = projection(attributes) if attributes else None
+    if read is not None:
+        params["ProjectionExpression"] = read.text
+    if consistent:
+        params["ConsistentRead"] = True
+    if descending:
+        params["ScanIndexForward"] = False
+    params.update(_placeholders(key_condition, where, read))
+    return params
+
+
 def projection(attributes: Sequence[str]) -> Expression:
     """A ProjectionExpression reading only `attributes`."""
     names = {f"#p{index}": name for index, name in enumerate(attributes)}
@@ -247,19 +269,24 @@ class Dynamo:
         descending: bool = False,
     ) -> AsyncIterator[Item]:
         """Yield every matching item, following `LastEvaluatedKey` to the end."""
-        params: dict[str, Any] = {"TableName": table, "KeyConditionExpression": key_condition.text}
-        if where is not None:
-            params["FilterExpression"] = where.text
-        read = projection(attributes) if attributes else None
-        if read is not None:
-            params["ProjectionExpression"] = read.text
-        if consistent:
-            params["ConsistentRead"] = True
-        if descending:
-            params["ScanIndexForward"] = False
-        params.update(_placeholders(key_condition, where, read))
+        params = _query_params(table, key_condition, where, attributes, consistent, descending)
         async for item in self._paginate(self._client.query, params):
             yield item
+
+    async def query_first_page(
+        self,
+        table: str,
+        key_condition: Expression,
+        *,
+        where: Expression | None = None,
+        attributes: Sequence[str] | None = None,
+    ) -> tuple[list[Item], bool]:
+        """The matching items of the first page (one request, at most 1 MB read) and whether
+        the query goes on past it."""
+        params = _query_params(table, key_condition, where, attributes, False, False)
+        response = await self._call(self._client.query, params)
+        items = [from_item(item) for item in response.get("Items", ())]
+        return items, bool(response.get("LastEvaluatedKey"))
 
     async def scan(
         self,

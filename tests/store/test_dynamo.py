@@ -37,6 +37,38 @@ async def test_query_follows_pages_to_the_end(store: Store) -> None:
     assert all(set(item) == {"agentId"} for item in items)
 
 
+async def test_query_first_page_reads_one_page_and_tells_whether_there_is_more(
+    store: Store,
+) -> None:
+    # Given a partition of 25 items of ~100 KB (more than 1 MB) and one of a single item
+    big, small = f"pager-{uuid.uuid4().hex}", f"pager-{uuid.uuid4().hex}"
+    for start in range(0, 25, 5):
+        await store.dynamo.batch_write(
+            store.tables.agents,
+            puts=[
+                {"userId": big, "agentId": f"a{i:03d}", "blob": BIG}
+                for i in range(start, start + 5)
+            ],
+        )
+    await store.dynamo.put_item(store.tables.agents, {"userId": small, "agentId": "a"})
+
+    def of(user: str) -> Expression:
+        return Expression("userId = :u", values={":u": user})
+
+    # When the first page of each is read
+    page, more = await store.dynamo.query_first_page(
+        store.tables.agents, of(big), attributes=["agentId"]
+    )
+    whole, more_of_small = await store.dynamo.query_first_page(store.tables.agents, of(small))
+
+    # Then the big one's page is its oldest items only, with more to come; the small one whole
+    assert more
+    assert 0 < len(page) < 25
+    assert [item["agentId"] for item in page] == [f"a{i:03d}" for i in range(len(page))]
+    assert whole == [{"userId": small, "agentId": "a"}]
+    assert not more_of_small
+
+
 async def test_batch_get_spans_more_than_100_keys_and_leaves_out_absent_ones(store: Store) -> None:
     user = f"batch-{uuid.uuid4().hex}"
     await store.dynamo.batch_write(
