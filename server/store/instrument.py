@@ -22,9 +22,16 @@ class Tally:
     rounds: int = 0
     in_flight: int = 0
     calls: list[str] = field(default_factory=list)
+    # What each call read, for estimating the bytes DynamoDB bills (bench/reads.py).
+    reads: list[dict[str, object]] = field(default_factory=list)
 
     def as_extension(self) -> dict[str, object]:
-        return {"requests": self.requests, "rounds": self.rounds, "calls": self.calls}
+        return {
+            "requests": self.requests,
+            "rounds": self.rounds,
+            "calls": self.calls,
+            "reads": self.reads,
+        }
 
 
 _tally: ContextVar[Tally | None] = ContextVar("dynamodb_tally", default=None)
@@ -58,6 +65,7 @@ def _before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
     tally.in_flight += 1
     tally.requests += 1
     tally.calls.append(_describe(model.name, params))
+    tally.reads.append(_reads(model.name, params))
 
 
 def _after_call(**_: Any) -> None:
@@ -73,3 +81,35 @@ def _describe(operation: str, params: dict[str, Any]) -> str:
     if projection := params.get("ProjectionExpression"):
         described += f" projecting {projection.count(',') + 1}"
     return described
+
+
+def _reads(operation: str, params: dict[str, Any]) -> dict[str, object]:
+    """The keys a read names: a Query's key condition values and start key, a get's keys."""
+    read: dict[str, object] = {"operation": operation}
+    if operation == "Query":
+        condition = params.get("KeyConditionExpression", "")
+        values = params.get("ExpressionAttributeValues", {})
+        read["table"] = params.get("TableName")
+        read["key"] = {name: _plain(v) for name, v in values.items() if name in condition}
+        read["start"] = _plain_key(params.get("ExclusiveStartKey"))
+        read["consistent"] = bool(params.get("ConsistentRead"))
+    elif operation == "GetItem":
+        read["table"] = params.get("TableName")
+        read["keys"] = [_plain_key(params.get("Key"))]
+        read["consistent"] = bool(params.get("ConsistentRead"))
+    elif operation == "BatchGetItem":
+        # The store's batch_get names one table a request.
+        for table, request in params.get("RequestItems", {}).items():
+            read["table"] = table
+            read["keys"] = [_plain_key(key) for key in request.get("Keys", ())]
+            read["consistent"] = bool(request.get("ConsistentRead"))
+    return read
+
+
+def _plain_key(key: dict[str, Any] | None) -> dict[str, object] | None:
+    return None if key is None else {name: _plain(value) for name, value in key.items()}
+
+
+def _plain(value: dict[str, Any]) -> object:
+    """A key attribute's value without its wire type (`{"S": "x"}` -> `"x"`)."""
+    return next(iter(value.values()))

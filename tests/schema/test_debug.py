@@ -94,3 +94,24 @@ async def test_aliases_of_projects_read_each_table_once(debug_client: GraphQLCli
     # projects, agents, deployments for the listings; the project and its tools for project(id)
     assert len(calls) == 5, calls
     assert body["extensions"]["dynamodb"]["rounds"] == 1
+
+
+async def test_each_call_names_the_keys_it_read(debug_client: GraphQLClient) -> None:
+    """bench/reads.py bills each call by the items it names: a Query by its partition and
+    start key, a get by its keys."""
+    project_id = (await debug_client.data(CREATE))["createProject"]["id"]
+
+    body = await debug_client.execute(
+        "query($p: ID!) { project(id: $p) { name agents { id } } }", {"p": project_id}
+    )
+
+    reads = body["extensions"]["dynamodb"]["reads"]
+    by_operation = {read["operation"]: read for read in reads}
+    assert by_operation["BatchGetItem"]["table"].endswith("projects")
+    assert by_operation["BatchGetItem"]["keys"] == [
+        {"userId": "debug-user", "projectId": project_id}
+    ]
+    assert by_operation["Query"]["table"].endswith("agents")
+    assert by_operation["Query"]["key"] == {":user": "debug-user"}
+    assert by_operation["Query"]["start"] is None
+    assert by_operation["Query"]["consistent"] is False

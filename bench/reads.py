@@ -1,0 +1,567 @@
+"""What reads cost at realistic item sizes: bytes DynamoDB reads per operation, against a floor.
+
+Usage: python bench/reads.py [--latency-ms 5] [--projects 1,10,50,200] [--runs 5]
+                             [--profiles small,realistic] [--write BENCHMARKS.md]
+
+Seeds one user per profile and P on the embedded DynamoDB (moto, `--latency-ms` before every
+request) and runs each operation `--runs` times (after a warm-up, concurrency 1) against
+`python -m server serve` in its own process, with `DEBUG_EXTENSIONS` on. The response's
+`extensions.dynamodb.reads` names what each DynamoDB call read; moto does not bill by size, so
+the bytes are computed here from the seeded items with `server.store.codec.item_size`:
+- a Query page reads every item of the user's partition from its start key on, filtered out
+  or not and whole even under a `ProjectionExpression`, until 1 MB (DynamoDB's page);
+- GetItem and BatchGetItem read each named item whole.
+The floor is the full size of the items the answer shows (a deployment shown without its
+config and logs counts as a 300-byte summary; the built-in catalog, which the server caches
+in its process, is left out). Read units are eventually consistent, as the server reads these
+(0.5 per 4 KB, rounded up, of each item for gets and of each Query page's total); a read made
+strongly consistent counts double.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.cost import text  # noqa: E402
+from bench.dashboard import (  # noqa: E402
+    DASHBOARD,
+    PREFIX,
+    PROJECT,
+    api_server,
+    process_cpu_seconds,
+)
+from bench.dashboard import seed as seed_small  # noqa: E402
+from server.models import (  # noqa: E402
+    Agent,
+    Deployment,
+    DeploymentStatus,
+    EnvVar,
+    MainConfig,
+    Project,
+    Tool,
+    main_config_id,
+    new_id,
+    now_iso,
+)
+from server.settings import Settings  # noqa: E402
+from server.store import Store, open_store  # noqa: E402
+from server.store.codec import item_size  # noqa: E402
+from server.store.dynamo import Expression  # noqa: E402
+from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
+from server.store.tables import TABLES  # noqa: E402
+
+AGENT = """
+query Agent($id: ID!) {
+  agent(id: $id) { id name tools { id name } builtinTools { name category } }
+}
+"""
+DEPLOYMENT = """
+query Deployment($id: ID!) {
+  deployment(id: $id) { id status project { id name } }
+}
+"""
+PAGE_BYTES = 1024 * 1024  # a Query page stops once it has read 1 MB
+UNIT_BYTES = 4096  # one read unit: 4 KB strongly consistent, twice that eventually
+SUMMARY_BYTES = 300  # a deployment shown in a listing, in the floor
+AGENTS, TOOLS, ENV_VARS, DEPLOYMENTS = 5, 5, 3, 5  # per project, realistic profile
+LOG_LINES = 40
+
+
+# -- seeding ---------------------------------------------------------------------------------
+
+
+async def seed_realistic(store: Store, user: str, projects: int) -> list[str]:
+    """Per project: 5 tools of 8 KB of code, 5 agents and a main config with ~3.5 KB system
+    prompts, 3 env vars and 5 deployments holding the project's full snapshot and logs."""
+    now = now_iso()
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    project_ids = []
+    for _ in range(projects):
+        pid = new_id()
+        project_ids.append(pid)
+        tools = [
+            Tool(
+                user_id=user,
+                tool_id=new_id(),
+                project_id=pid,
+                name=f"tool_{pid[-6:]}_{t}",
+                config={
+                    "name": f"tool_{pid[-6:]}_{t}",
+                    "description": text(200, "describes"),
+                    "type": "code",
+                    "inputSchema": {
+                        "type": "object",
+                        "properties": {f"arg{k}": {"type": "string"} for k in range(3)},
+                    },
+                    "code": text(8000, "code()"),
+                },
+                created_at=now,
+                updated_at=now,
+            )
+            for t in range(TOOLS)
+        ]
+        agents = [
+            Agent(
+                user_id=user,
+                agent_id=new_id(),
+                project_id=pid,
+                name=f"Agent {a}",
+                config={
+                    "name": f"Agent {a}",
+                    "description": text(200, "agent"),
+                    "type": "agent_tool",
+                    "system_prompt": text(3500, "prompt"),
+                    "tools": [tool.name for tool in tools[:3]],
+                    "builtin_tools": ["web-search", "calculator"],
+                    "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
+                },
+                created_at=now,
+                updated_at=now,
+            )
+            for a in range(AGENTS)
+        ]
+        used_by = [agent.agent_id for agent in agents]
+        tools = [
+            t.model_copy(update={"used_by": used_by if n < 3 else []}) for n, t in enumerate(tools)
+        ]
+        variables = [
+            EnvVar(
+                user_id=user,
+                env_id=f"project-{pid}-KEY_{e}",
+                project_id=pid,
+                key=f"KEY_{e}",
+                value=text(60, "value"),
+                secret=e == 0,
+                created_at=now,
+                updated_at=now,
+            )
+            for e in range(ENV_VARS)
+        ]
+        main = MainConfig(
+            user_id=user,
+            config_id=main_config_id(pid),
+            project_id=pid,
+            config={
+                "name": "Main",
+                "description": text(200, "main"),
+                "system_prompt": text(3500, "route"),
+                "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
+            },
+            created_at=now,
+            updated_at=now,
+        )
+        project = Project(
+            user_id=user,
+            project_id=pid,
+            name=f"Project {pid[-4:]}",
+            description=text(200, "project"),
+            agent_ids=[a.agent_id for a in agents],
+            tool_ids=[t.tool_id for t in tools],
+            env_ids=[v.env_id for v in variables],
+            main_agent_config=main.config_id,
+            created_at=now,
+            updated_at=now,
+        )
+        # As `server/resolvers/deployment.py` snapshots a project.
+        snapshot = {
+            "project": {"id": pid, "name": project.name, "description": project.description},
+            "mainConfig": main.config,
+            "agents": [{"id": a.agent_id, **a.config} for a in agents],
+            "tools": [{"id": t.tool_id, **t.config} for t in tools],
+            "env": [
+                {"key": v.key, "value": None if v.secret else v.value, "secret": v.secret}
+                for v in variables
+            ],
+        }
+        deployments = [
+            Deployment(
+                user_id=user,
+                deployment_id=new_id(),
+                project_id=pid,
+                status=DeploymentStatus.SUCCESS,
+                config=snapshot,
+                logs=[f"{now} step {n}: " + text(60, "log") for n in range(LOG_LINES)],
+                created_at=now,
+                updated_at=now,
+            )
+            for _ in range(DEPLOYMENTS)
+        ]
+        project = project.model_copy(
+            update={"deployment_ids": sorted(d.deployment_id for d in deployments)}
+        )
+        rows[store.tables.projects].append(project.to_item())
+        rows[store.tables.agents] += [a.to_item() for a in agents]
+        rows[store.tables.tools] += [
+            {**t.to_item(), "usedBy": set(t.used_by)} if t.used_by else t.to_item() for t in tools
+        ]
+        rows[store.tables.environment] += [v.to_item() for v in variables]
+        rows[store.tables.deployments] += [d.to_item() for d in deployments]
+        rows[store.tables.main_config].append(main.to_item())
+    for table, items in rows.items():
+        for start in range(0, len(items), 25):
+            await store.dynamo.batch_write(table, puts=items[start : start + 25])
+    return project_ids
+
+
+PROFILES: dict[str, Callable[[Store, str, int], Any]] = {
+    "small": seed_small,
+    "realistic": seed_realistic,
+}
+
+
+# -- what DynamoDB holds, and what a read of it costs ------------------------------------------
+
+
+@dataclass
+class Partition:
+    """A user's items of one table in key order, with their sizes."""
+
+    keys: list[str]
+    sizes: list[int]
+    items: list[dict[str, Any]]
+
+
+class Index:
+    """The seeded items, read back from the store, by table and key."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.sort_keys = {store.tables.of(spec): spec.sort_key for spec in TABLES}
+        self.partitions: dict[tuple[str, str], Partition] = {}
+        self.sizes: dict[tuple[str, str, str], int] = {}
+
+    async def load(self, user: str) -> None:
+        for table, sort_key in self.sort_keys.items():
+            if sort_key is None:
+                continue
+            items = [
+                item
+                async for item in self.store.dynamo.query(
+                    table, Expression("userId = :u", values={":u": user})
+                )
+            ]
+            items.sort(key=lambda item: item[sort_key])
+            sizes = [item_size(item) for item in items]
+            keys = [item[sort_key] for item in items]
+            self.partitions[(table, user)] = Partition(keys, sizes, items)
+            for key, size in zip(keys, sizes, strict=True):
+                self.sizes[(table, user, key)] = size
+
+    async def load_catalog(self) -> None:
+        table = self.store.tables.builtin_tools
+        async for item in self.store.dynamo.scan(table):
+            self.sizes[(table, "", item["toolName"])] = item_size(item)
+
+    def item(self, table: str, key: dict[str, Any]) -> int:
+        """The size of the item at `key` (0 when there is none)."""
+        user = key.get("userId", "")
+        sort_key = self.sort_keys.get(table)
+        value = key[sort_key] if sort_key else key.get("toolName", "")
+        return self.sizes.get((table, user, value), 0)
+
+    def children(self, table: str, user: str, project_id: str) -> list[int]:
+        partition = self.partitions[(table, user)]
+        return [
+            size
+            for size, item in zip(partition.sizes, partition.items, strict=True)
+            if item.get("projectId") == project_id
+        ]
+
+
+@dataclass
+class Cost:
+    bytes: int = 0
+    units: float = 0.0
+    by_table: dict[str, int] | None = None
+
+
+def read_cost(index: Index, reads: list[dict[str, Any]]) -> Cost:
+    """The bytes and read units of the DynamoDB calls an operation made."""
+    cost = Cost(by_table=defaultdict(int))
+    assert cost.by_table is not None
+    for read in reads:
+        table = read.get("table")
+        if table is None:
+            continue
+        factor = 2 if read.get("consistent") else 1
+        if read["operation"] == "Query":
+            page = query_page(index, table, read)
+            cost.bytes += page
+            cost.units += factor * 0.5 * math.ceil(page / UNIT_BYTES)
+            cost.by_table[table] += page
+        elif read["operation"] in ("GetItem", "BatchGetItem"):
+            for key in read["keys"]:
+                size = index.item(table, key)
+                cost.bytes += size
+                # A read of an item that is not there still costs half a unit.
+                cost.units += factor * 0.5 * max(1, math.ceil(size / UNIT_BYTES))
+                cost.by_table[table] += size
+    return cost
+
+
+def query_page(index: Index, table: str, read: dict[str, Any]) -> int:
+    """The bytes one Query request reads: from its start key on, whole items, up to 1 MB."""
+    (user,) = read["key"].values()
+    partition = index.partitions.get((table, user))
+    if partition is None:
+        return 0
+    position = 0
+    if read.get("start"):
+        sort_key = index.sort_keys[table]
+        after = read["start"][sort_key]
+        position = next((n for n, key in enumerate(partition.keys) if key > after), None)
+        if position is None:
+            return 0
+    total = 0
+    for size in partition.sizes[position:]:
+        total += size
+        if total >= PAGE_BYTES:
+            break
+    return total
+
+
+# -- the floor: what the answer shows ---------------------------------------------------------
+
+
+def floor(index: Index, user: str, operation: str, data: dict[str, Any]) -> int:
+    tables = index.store.tables
+    if operation in ("Dashboard", "project(id)"):
+        projects = data["projects"] if operation == "Dashboard" else [data["project"]]
+        total = 0
+        for project in projects:
+            pid = project["id"]
+            total += index.item(tables.projects, {"userId": user, "projectId": pid})
+            total += sum(
+                index.item(tables.agents, {"userId": user, "agentId": a["id"]})
+                for a in project["agents"]
+            )
+            tool_ids = {t["id"] for t in project["tools"]}
+            tool_ids |= {t["id"] for a in project["agents"] for t in a["tools"]}
+            total += sum(index.item(tables.tools, {"userId": user, "toolId": t}) for t in tool_ids)
+            if project["mainConfig"] is not None:
+                total += index.item(
+                    tables.main_config, {"userId": user, "configId": main_config_id(pid)}
+                )
+            if project["envVars"]:
+                total += sum(index.children(tables.environment, user, pid))
+            shown = {d["id"] for d in project["deployments"]}
+            if project["latestDeployment"]:
+                shown.add(project["latestDeployment"]["id"])
+            total += SUMMARY_BYTES * len(shown)
+        return total
+    if operation == "agent(id)":
+        agent = data["agent"]
+        return index.item(tables.agents, {"userId": user, "agentId": agent["id"]}) + sum(
+            index.item(tables.tools, {"userId": user, "toolId": t["id"]}) for t in agent["tools"]
+        )
+    deployment = data["deployment"]
+    project = {"userId": user, "projectId": deployment["project"]["id"]}
+    return SUMMARY_BYTES + index.item(tables.projects, project)
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    profile: str
+    operation: str
+    projects: int
+    requests: float
+    rounds: float
+    read: int
+    floor: int
+    units: float
+    by_table: dict[str, int]
+    p50_ms: float
+    p95_ms: float
+    cpu_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.read / self.floor if self.floor else math.inf
+
+
+async def run_operation(
+    http: httpx.AsyncClient,
+    server_pid: int,
+    index: Index,
+    user: str,
+    profile: str,
+    operation: str,
+    projects: int,
+    document: str,
+    variables: dict[str, Any],
+    runs: int,
+) -> Result:
+    async def once() -> dict[str, Any]:
+        response = await http.post(
+            "/graphql",
+            json={"query": document, "variables": variables},
+            headers={"X-Dev-User": user},
+        )
+        body: dict[str, Any] = response.json()
+        if body.get("errors"):
+            raise RuntimeError(body["errors"])
+        return body
+
+    await once()  # warm-up: the catalog cache, connections
+    latencies, cpu, costs, tallies, floors = [], [], [], [], []
+    for _ in range(runs):
+        cpu_before, started = process_cpu_seconds(server_pid), time.perf_counter()
+        body = await once()
+        latencies.append(time.perf_counter() - started)
+        cpu.append(process_cpu_seconds(server_pid) - cpu_before)
+        tally = body["extensions"]["dynamodb"]
+        tallies.append(tally)
+        costs.append(read_cost(index, tally["reads"]))
+        floors.append(floor(index, user, operation, body["data"]))
+    ordered = sorted(latencies)
+    names = {table: table.removeprefix(PREFIX) for table in index.sort_keys}
+    by_table: dict[str, int] = defaultdict(int)
+    for cost in costs:
+        for table, size in (cost.by_table or {}).items():
+            by_table[names.get(table, table)] += size // runs
+    return Result(
+        profile=profile,
+        operation=operation,
+        projects=projects,
+        requests=statistics.mean(t["requests"] for t in tallies),
+        rounds=statistics.mean(t["rounds"] for t in tallies),
+        read=round(statistics.mean(c.bytes for c in costs)),
+        floor=round(statistics.mean(floors)),
+        units=statistics.mean(c.units for c in costs),
+        by_table=dict(by_table),
+        p50_ms=1000 * statistics.median(ordered),
+        p95_ms=1000 * ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)],
+        cpu_ms=1000 * statistics.mean(cpu),
+    )
+
+
+async def bench(args: argparse.Namespace) -> list[Result]:
+    os.environ["EMBEDDED_DYNAMODB_LATENCY_MS"] = str(args.latency_ms)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    results: list[Result] = []
+    with EmbeddedDynamoDB() as endpoint:
+        settings = Settings(
+            store="dynamodb",
+            dynamodb_endpoint_url=endpoint,
+            table_prefix=PREFIX,
+            dynamodb_read_timeout=300,
+        )
+        async with open_store(settings) as store:
+            await store.create_tables()
+            await store.seed_builtin_tools()
+            index = Index(store)
+            await index.load_catalog()
+            cells = []
+            for profile in args.profiles:
+                for p in args.projects:
+                    user = f"reads-{profile}-{p}"
+                    project_ids = await PROFILES[profile](store, user, p)
+                    await index.load(user)
+                    cells.append((profile, p, user, project_ids[0]))
+                    print(f"seeded {profile} P={p}", file=sys.stderr, flush=True)  # noqa: T201
+            with api_server(endpoint, naive=False) as (base, pid):
+                async with httpx.AsyncClient(base_url=base, timeout=900) as http:
+                    print(HEADER, flush=True)  # noqa: T201
+                    for profile, p, user, project_id in cells:
+                        operations = documents(index, user, project_id)
+                        for operation, (document, variables) in operations.items():
+                            result = await run_operation(
+                                http, pid, index, user, profile, operation, p, document,
+                                variables, args.runs,
+                            )  # fmt: skip
+                            results.append(result)
+                            print(format_row(result), flush=True)  # noqa: T201
+    return results
+
+
+def documents(index: Index, user: str, project_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The operations, with an agent and the newest deployment of the user's first project."""
+    tables = index.store.tables
+    agents = index.partitions[(tables.agents, user)].items
+    agent = next(a for a in agents if a["projectId"] == project_id)
+    deployments = index.partitions[(tables.deployments, user)].items
+    newest = max(d["deploymentId"] for d in deployments if d["projectId"] == project_id)
+    return {
+        "Dashboard": (DASHBOARD, {}),
+        "project(id)": (PROJECT, {"id": project_id}),
+        "agent(id)": (AGENT, {"id": agent["agentId"]}),
+        "deployment(id)": (DEPLOYMENT, {"id": newest}),
+    }
+
+
+# -- the report ------------------------------------------------------------------------------
+
+HEADER = (
+    "| profile | operation | P | requests | rounds | read KB | floor KB | read/floor | read units "
+    "| p50 ms | p95 ms | server CPU ms | read by table (KB) |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+def format_row(r: Result) -> str:
+    tables = ", ".join(
+        f"{table} {size / 1024:,.0f}"
+        for table, size in sorted(r.by_table.items(), key=lambda kv: -kv[1])
+        if size
+    )
+    return (
+        f"| {r.profile} | {r.operation} | {r.projects} | {r.requests:.0f} | {r.rounds:.0f} "
+        f"| {r.read / 1024:,.1f} | {r.floor / 1024:,.1f} | {r.ratio:,.1f} | {r.units:,.1f} "
+        f"| {r.p50_ms:.0f} | {r.p95_ms:.0f} | {r.cpu_ms:.1f} | {tables} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--projects", default="1,10,50,200")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profiles", default="small,realistic")
+    parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
+    args = parser.parse_args()
+    args.projects = [int(p) for p in args.projects.split(",")]
+    args.profiles = args.profiles.split(",")
+    started = time.perf_counter()
+    results = asyncio.run(bench(args))
+    print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # noqa: T201
+    if args.write:
+        command = "python bench/reads.py " + " ".join(sys.argv[1:])
+        machine = (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        )
+        section = (
+            f"\n## Bytes read per operation at realistic sizes, {time.strftime('%Y-%m-%d')}\n\n"
+            f"Command: `{command}` ({machine}); {args.latency_ms} ms added to every DynamoDB "
+            f"request; {args.runs} runs per cell after a warm-up, concurrency 1.\n\n"
+            + HEADER
+            + "\n"
+            + "\n".join(format_row(r) for r in results)
+            + "\n"
+        )
+        with args.write.open("a") as out:
+            out.write(section)
+
+
+if __name__ == "__main__":
+    main()
