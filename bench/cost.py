@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import DASHBOARD, PREFIX, api_server, process_cpu_seconds  # noqa: E402
+from bench.seeding import text  # noqa: E402
 from server import quotas  # noqa: E402
 from server.models import (  # noqa: E402
     Agent,
@@ -146,10 +147,6 @@ DOCUMENTS: dict[str, tuple[str, dict[str, str]]] = {
 
 
 # -- seeding ---------------------------------------------------------------------------------
-
-
-def text(size: int, word: str) -> str:
-    return (word + " ") * (size // (len(word) + 1))
 
 
 async def seed(store: Store) -> tuple[str, str]:

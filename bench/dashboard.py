@@ -36,18 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.models import (  # noqa: E402
-    Agent,
-    Deployment,
-    DeploymentStatus,
-    EnvVar,
-    MainConfig,
-    Project,
-    Tool,
-    main_config_id,
-    new_id,
-    now_iso,
-)
+from bench.seeding import SMALL, seed_projects  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
 from server.store.deployments import SUMMARY_ATTRIBUTES  # noqa: E402
@@ -91,112 +80,7 @@ PREFIX = "bench-"
 
 async def seed(store: Store, user: str, projects: int) -> list[str]:
     """`projects` projects of 5 agents, 5 tools, a main config, 5 env vars, 10 deployments."""
-    now = now_iso()
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    project_ids = []
-    for _ in range(projects):
-        pid = new_id()
-        project_ids.append(pid)
-        tools = [
-            Tool(
-                user_id=user,
-                tool_id=new_id(),
-                project_id=pid,
-                name=f"tool_{pid[-6:]}_{t}",
-                config={
-                    "name": f"tool_{pid[-6:]}_{t}",
-                    "description": "A tool",
-                    "type": "code",
-                    "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}},
-                    "code": "def handler(q):\n    return q\n" * 5,
-                },
-                created_at=now,
-                updated_at=now,
-            )
-            for t in range(5)
-        ]
-        agents = [
-            Agent(
-                user_id=user,
-                agent_id=new_id(),
-                project_id=pid,
-                name=f"Agent {a}",
-                config={
-                    "name": f"Agent {a}",
-                    "description": "An agent",
-                    "type": "agent_tool",
-                    "system_prompt": "You help. " * 40,
-                    "tools": [tool.name for tool in tools[:3]],
-                    "builtin_tools": ["web-search", "calculator"],
-                    "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-                },
-                created_at=now,
-                updated_at=now,
-            )
-            for a in range(5)
-        ]
-        variables = [
-            EnvVar(
-                user_id=user,
-                env_id=f"project-{pid}-KEY_{e}",
-                project_id=pid,
-                key=f"KEY_{e}",
-                value="value" * 4,
-                secret=e == 0,
-                created_at=now,
-                updated_at=now,
-            )
-            for e in range(5)
-        ]
-        deployments = [
-            Deployment(
-                user_id=user,
-                deployment_id=new_id(),
-                project_id=pid,
-                status=DeploymentStatus.SUCCESS,
-                config={"project": {"id": pid}},
-                logs=[f"{now} step {n}" for n in range(3)],
-                created_at=now,
-                updated_at=now,
-            )
-            for _ in range(10)
-        ]
-        main = MainConfig(
-            user_id=user,
-            config_id=main_config_id(pid),
-            project_id=pid,
-            config={
-                "name": "Main",
-                "description": "",
-                "system_prompt": "Route.",
-                "model": {"region": "us-east-1", "model_id": "m"},
-            },
-            created_at=now,
-            updated_at=now,
-        )
-        project = Project(
-            user_id=user,
-            project_id=pid,
-            name=f"Project {pid[-4:]}",
-            description="Benchmarked",
-            agent_ids=[a.agent_id for a in agents],
-            tool_ids=[t.tool_id for t in tools],
-            env_ids=[v.env_id for v in variables],
-            deployment_ids=[d.deployment_id for d in deployments],
-            main_agent_config=main.config_id,
-            created_at=now,
-            updated_at=now,
-        )
-        rows[store.tables.projects].append(project.to_item())
-        rows[store.tables.agents] += [a.to_item() for a in agents]
-        rows[store.tables.tools] += [t.to_item() for t in tools]
-        rows[store.tables.environment] += [v.to_item() for v in variables]
-        rows[store.tables.deployments] += [d.to_item() for d in deployments]
-        rows[store.tables.main_config].append(main.to_item())
-    for table, items in rows.items():
-        for start in range(0, len(items), 25):
-            await store.dynamo.batch_write(table, puts=items[start : start + 25])
-    return project_ids
+    return await seed_projects(store, user, projects, SMALL)
 
 
 # -- measuring -------------------------------------------------------------------------------

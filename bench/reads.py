@@ -39,7 +39,6 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cost import text  # noqa: E402
 from bench.dashboard import (  # noqa: E402
     DASHBOARD,
     PREFIX,
@@ -48,17 +47,9 @@ from bench.dashboard import (  # noqa: E402
     process_cpu_seconds,
 )
 from bench.dashboard import seed as seed_small  # noqa: E402
+from bench.seeding import REALISTIC, seed_projects  # noqa: E402
 from server.models import (  # noqa: E402
-    Agent,
-    Deployment,
-    DeploymentStatus,
-    EnvVar,
-    MainConfig,
-    Project,
-    Tool,
     main_config_id,
-    new_id,
-    now_iso,
 )
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
@@ -80,8 +71,6 @@ query Deployment($id: ID!) {
 PAGE_BYTES = 1024 * 1024  # a Query page stops once it has read 1 MB
 UNIT_BYTES = 4096  # one read unit: 4 KB strongly consistent, twice that eventually
 SUMMARY_BYTES = 300  # a deployment shown in a listing, in the floor
-AGENTS, TOOLS, ENV_VARS, DEPLOYMENTS = 5, 5, 3, 5  # per project, realistic profile
-LOG_LINES = 40
 
 
 # -- seeding ---------------------------------------------------------------------------------
@@ -90,134 +79,7 @@ LOG_LINES = 40
 async def seed_realistic(store: Store, user: str, projects: int) -> list[str]:
     """Per project: 5 tools of 8 KB of code, 5 agents and a main config with ~3.5 KB system
     prompts, 3 env vars and 5 deployments holding the project's full snapshot and logs."""
-    now = now_iso()
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    project_ids = []
-    for _ in range(projects):
-        pid = new_id()
-        project_ids.append(pid)
-        tools = [
-            Tool(
-                user_id=user,
-                tool_id=new_id(),
-                project_id=pid,
-                name=f"tool_{pid[-6:]}_{t}",
-                config={
-                    "name": f"tool_{pid[-6:]}_{t}",
-                    "description": text(200, "describes"),
-                    "type": "code",
-                    "inputSchema": {
-                        "type": "object",
-                        "properties": {f"arg{k}": {"type": "string"} for k in range(3)},
-                    },
-                    "code": text(8000, "code()"),
-                },
-                created_at=now,
-                updated_at=now,
-            )
-            for t in range(TOOLS)
-        ]
-        agents = [
-            Agent(
-                user_id=user,
-                agent_id=new_id(),
-                project_id=pid,
-                name=f"Agent {a}",
-                config={
-                    "name": f"Agent {a}",
-                    "description": text(200, "agent"),
-                    "type": "agent_tool",
-                    "system_prompt": text(3500, "prompt"),
-                    "tools": [tool.name for tool in tools[:3]],
-                    "builtin_tools": ["web-search", "calculator"],
-                    "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-                },
-                created_at=now,
-                updated_at=now,
-            )
-            for a in range(AGENTS)
-        ]
-        used_by = [agent.agent_id for agent in agents]
-        tools = [
-            t.model_copy(update={"used_by": used_by if n < 3 else []}) for n, t in enumerate(tools)
-        ]
-        variables = [
-            EnvVar(
-                user_id=user,
-                env_id=f"project-{pid}-KEY_{e}",
-                project_id=pid,
-                key=f"KEY_{e}",
-                value=text(60, "value"),
-                secret=e == 0,
-                created_at=now,
-                updated_at=now,
-            )
-            for e in range(ENV_VARS)
-        ]
-        main = MainConfig(
-            user_id=user,
-            config_id=main_config_id(pid),
-            project_id=pid,
-            config={
-                "name": "Main",
-                "description": text(200, "main"),
-                "system_prompt": text(3500, "route"),
-                "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-            },
-            created_at=now,
-            updated_at=now,
-        )
-        project = Project(
-            user_id=user,
-            project_id=pid,
-            name=f"Project {pid[-4:]}",
-            description=text(200, "project"),
-            agent_ids=[a.agent_id for a in agents],
-            tool_ids=[t.tool_id for t in tools],
-            env_ids=[v.env_id for v in variables],
-            main_agent_config=main.config_id,
-            created_at=now,
-            updated_at=now,
-        )
-        # As `server/resolvers/deployment.py` snapshots a project.
-        snapshot = {
-            "project": {"id": pid, "name": project.name, "description": project.description},
-            "mainConfig": main.config,
-            "agents": [{"id": a.agent_id, **a.config} for a in agents],
-            "tools": [{"id": t.tool_id, **t.config} for t in tools],
-            "env": [
-                {"key": v.key, "value": None if v.secret else v.value, "secret": v.secret}
-                for v in variables
-            ],
-        }
-        deployments = [
-            Deployment(
-                user_id=user,
-                deployment_id=new_id(),
-                project_id=pid,
-                status=DeploymentStatus.SUCCESS,
-                config=snapshot,
-                logs=[f"{now} step {n}: " + text(60, "log") for n in range(LOG_LINES)],
-                created_at=now,
-                updated_at=now,
-            )
-            for _ in range(DEPLOYMENTS)
-        ]
-        project = project.model_copy(
-            update={"deployment_ids": sorted(d.deployment_id for d in deployments)}
-        )
-        rows[store.tables.projects].append(project.to_item())
-        rows[store.tables.agents] += [a.to_item() for a in agents]
-        rows[store.tables.tools] += [
-            {**t.to_item(), "usedBy": set(t.used_by)} if t.used_by else t.to_item() for t in tools
-        ]
-        rows[store.tables.environment] += [v.to_item() for v in variables]
-        rows[store.tables.deployments] += [d.to_item() for d in deployments]
-        rows[store.tables.main_config].append(main.to_item())
-    for table, items in rows.items():
-        for start in range(0, len(items), 25):
-            await store.dynamo.batch_write(table, puts=items[start : start + 25])
-    return project_ids
+    return await seed_projects(store, user, projects, REALISTIC)
 
 
 PROFILES: dict[str, Callable[[Store, str, int], Any]] = {
