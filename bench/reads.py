@@ -11,9 +11,10 @@ the bytes are computed here from the seeded items with `server.store.codec.item_
 - a Query page reads every item of the user's partition from its start key on, filtered out
   or not and whole even under a `ProjectionExpression`, until 1 MB (DynamoDB's page);
 - GetItem and BatchGetItem read each named item whole.
-The floor is the full size of the items the answer shows (a deployment shown without its
-config and logs counts as a 300-byte summary; the built-in catalog, which the server caches
-in its process, is left out). Read units are eventually consistent, as the server reads these
+The floor is the full size of the items the answer shows (a deployment listed without its
+config and logs counts as a 300-byte summary, one asked for by id as its whole item, the only
+one keyed by its id; the built-in catalog, which the server caches in its process, is left
+out). Read units are eventually consistent, as the server reads these
 (0.5 per 4 KB, rounded up, of each item for gets and of each Query page's total); a read made
 strongly consistent counts double.
 """
@@ -233,9 +234,11 @@ def floor(index: Index, user: str, operation: str, data: dict[str, Any]) -> int:
         return index.item(tables.agents, {"userId": user, "agentId": agent["id"]}) + sum(
             index.item(tables.tools, {"userId": user, "toolId": t["id"]}) for t in agent["tools"]
         )
+    # A deployment asked for by id is shown from its own item, the only one its id keys.
     deployment = data["deployment"]
     project = {"userId": user, "projectId": deployment["project"]["id"]}
-    return SUMMARY_BYTES + index.item(tables.projects, project)
+    shown = {"userId": user, "deploymentId": deployment["id"]}
+    return index.item(tables.deployments, shown) + index.item(tables.projects, project)
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -141,6 +141,7 @@ def _project_items(
                 "builtin_tools": ["web-search", "calculator"],
                 "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
             },
+            tool_ids=[tool.tool_id for tool in tools[:3]],
             created_at=now,
             updated_at=now,
         )

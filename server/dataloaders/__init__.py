@@ -1,13 +1,15 @@
 """Per-request loaders, keyed by what DynamoDB is keyed by.
 
-Children of projects are keyed `(user_id, project_id)` and loaded with one Query of the
-user's partition per batch; items by id are keyed `(user_id, item_id)` and loaded with one
-BatchGetItem per batch; built-in tools come from the process-wide catalog cache.
+Items by id are keyed `(user_id, item_id)` and loaded with one BatchGetItem per batch (chunks
+of 100 keys in parallel). A project's children are keyed `(user_id, project_id)` and read by
+the ids its item lists (`agentIds`, `toolIds`, `envIds`), through those same by-id loaders:
+what a project shows costs what it holds, whatever the size of the account. The look-ahead
+of `projects` (`prefetch.py`) may prime them from the first page of each child table instead.
+Built-in tools come from the process-wide catalog cache.
 
-Deployments, whose items are the largest (snapshots up to 350 KB, which a Query reads whole
-before projecting), are listed by id instead: the newest `count` of the project's
-`deploymentIds`, keyed `(user_id, project_id, count)` (count None: all); the look-ahead primes
-`(user_id, project_id, None)` when one page of the partition held it all.
+Deployments are listed newest first from the summary the project item keeps of its newest
+ones when it can, else by id: the newest `count` of the project's `deploymentIds`, keyed
+`(user_id, project_id, count)` (count None: all).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from server.builtin_catalog import BuiltinCatalog
-from server.dataloaders.children import grouped_by_project
+from server.dataloaders.children import listed_by_project
 from server.models import Agent, BuiltinTool, Deployment, EnvVar, MainConfig, Project, Tool
 from server.store import ProjectKey, Store
 
@@ -39,6 +41,7 @@ class Loaders:
     agents_by_project: DataLoader[ProjectKey, list[Agent]]
     tools_by_project: DataLoader[ProjectKey, list[Tool]]
     env_vars_by_project: DataLoader[ProjectKey, list[EnvVar]]
+    env_var_by_id: DataLoader[ItemKey, EnvVar | None]
     main_config_by_id: DataLoader[ItemKey, MainConfig | None]
     deployment_summaries_by_project: DataLoader[HistoryKey, list[Deployment]]
     agent_by_id: DataLoader[ItemKey, Agent | None]
@@ -95,15 +98,25 @@ class Loaders:
             by_project = dict(zip(counts, read, strict=True))
             return [by_project[(user, project)][:count] for user, project, count in keys]
 
+        agent_by_id = loader(store.agents.get_many)
+        tool_by_id = loader(store.tools.get_many)
+        env_var_by_id = loader(store.env_vars.get_many)
         return cls(
             project_by_id=project_by_id,
-            agents_by_project=loader(grouped_by_project(store.agents.list_for_projects)),
-            tools_by_project=loader(grouped_by_project(store.tools.list_for_projects)),
-            env_vars_by_project=loader(grouped_by_project(store.env_vars.list_for_projects)),
+            agents_by_project=loader(
+                listed_by_project(project_by_id, agent_by_id, lambda p: p.agent_ids)
+            ),
+            tools_by_project=loader(
+                listed_by_project(project_by_id, tool_by_id, lambda p: p.tool_ids)
+            ),
+            env_vars_by_project=loader(
+                listed_by_project(project_by_id, env_var_by_id, lambda p: p.env_ids)
+            ),
+            env_var_by_id=env_var_by_id,
             main_config_by_id=loader(store.main_configs.get_many),
             deployment_summaries_by_project=loader(newest_deployments),
-            agent_by_id=loader(store.agents.get_many),
-            tool_by_id=loader(store.tools.get_many),
+            agent_by_id=agent_by_id,
+            tool_by_id=tool_by_id,
             deployment_by_id=loader(store.deployments.get_many),
             builtin_tool_by_name=loader(catalog.get_many),
         )

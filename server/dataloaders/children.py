@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
-__all__ = ["grouped_by_project"]
+from strawberry.dataloader import DataLoader
+
+from server.models import Project
+
+__all__ = ["listed_by_project"]
 
 
 class Child(Protocol):
@@ -16,32 +18,36 @@ class Child(Protocol):
 
 
 ChildT = TypeVar("ChildT", bound=Child)
-Key = tuple[str, str]  # (user_id, project_id)
+Key = tuple[str, str]  # (user_id, project_id) or (user_id, child id)
 
 
-def grouped_by_project(
-    list_for_projects: Callable[[str, Sequence[str] | None], Awaitable[Sequence[ChildT]]],
+def listed_by_project(
+    projects: DataLoader[Key, Project | None],
+    children: DataLoader[Key, ChildT | None],
+    ids_of: Callable[[Project], Sequence[str]],
 ) -> Callable[[list[Key]], Awaitable[list[list[ChildT]]]]:
-    """A batch function: one Query per user partition, its items grouped by project."""
+    """A batch function: each project's children, in the order its item lists them
+    (`ids_of`), read by key through `children` (BatchGetItem), never by a Query of the
+    user's partition, whose size is the account's, not the project's. An id without an item,
+    or whose item names another project, is left out."""
 
     async def load(keys: list[Key]) -> list[list[ChildT]]:
-        projects_by_user: dict[str, list[str]] = defaultdict(list)
-        for user_id, project_id in keys:
-            projects_by_user[user_id].append(project_id)
-        users = list(projects_by_user)
-        results = await asyncio.gather(
-            *(list_for_projects(user, projects_by_user[user]) for user in users)
-        )
-        return [group.get(key, []) for group in [group_by_project(users, results)] for key in keys]
+        found = await projects.load_many(keys)
+        listed = [list(ids_of(project)) if project is not None else [] for project in found]
+        wanted = [
+            (user, child_id)
+            for (user, _), ids in zip(keys, listed, strict=True)
+            for child_id in ids
+        ]
+        by_key = dict(zip(wanted, await children.load_many(wanted), strict=True))
+        return [
+            [
+                child
+                for child_id in ids
+                if (child := by_key[(user, child_id)]) is not None
+                and child.project_id == project_id
+            ]
+            for (user, project_id), ids in zip(keys, listed, strict=True)
+        ]
 
     return load
-
-
-def group_by_project(
-    users: Sequence[str], results: Sequence[Sequence[ChildT]]
-) -> dict[Key, list[ChildT]]:
-    grouped: dict[Key, list[ChildT]] = defaultdict(list)
-    for user, items in zip(users, results, strict=True):
-        for item in items:
-            grouped[(user, item.project_id)].append(item)
-    return grouped

@@ -1,32 +1,34 @@
-"""Look-ahead: load a project's children in the same round as the project itself.
+"""Look-ahead: load the children of the user's projects in the same round as the projects.
 
 All seven tables are partitioned by `userId` alone, so the children of a user's projects can
-be queried before the projects are known: one Query per child table, started at the same
-moment as the projects' own read. The results then prime the per-project loaders, so the
-nested fields resolve without another round trip.
+be queried before the projects are known: the first page of each child table (one request,
+at most 1 MB read) is started at the same moment as the projects' own Query. What those pages
+hold primes the by-id loaders; a project all of whose listed children were on them is primed
+whole, so its nested fields resolve without another request. When a table's part of the
+partition goes on past its first page, the children not on it are read by id in one more
+round (`listed_by_project`), never by paging through the partition: so a small account takes
+one round, a large one two, and every item read beyond the first pages is one the answer shows.
 
-Deployments only if the first page of their Query (one request, 1 MB) holds the partition:
-their items are large, so a longer history is not paged through but read by id, newest
-first, from the projects' `deploymentIds` (`Loaders.newest_deployments`).
+`project(id)` does not look ahead: its children are read by id, so it reads the same whatever
+the size of the account.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from server.dataloaders.children import group_by_project
-from server.models import main_config_id
-from server.store.deployments import SUMMARY_ATTRIBUTES
+from strawberry.dataloader import DataLoader
+
+from server.models import MainConfig, Project, main_config_id
 
 if TYPE_CHECKING:
     from server.context import Context
 
 __all__ = ["Children", "prefetch"]
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +39,6 @@ class Children:
     tools: bool = False
     main_configs: bool = False
     env_vars: bool = False
-    deployments: bool = False
     builtin_tools: bool = False
 
     @property
@@ -45,68 +46,107 @@ class Children:
         return any(vars(self).values())
 
 
+class Child(Protocol):
+    @property
+    def project_id(self) -> str: ...
+
+
+ChildT = TypeVar("ChildT", bound=Child)
+Page = tuple[list[Any], bool]  # the items on a first page, and whether it held them all
+
+
+@dataclass(frozen=True)
+class Listed(Generic[ChildT]):
+    """A kind of child a project item lists by id, and the loaders that hold it."""
+
+    by_id: DataLoader[tuple[str, str], ChildT | None]
+    by_project: DataLoader[tuple[str, str], list[ChildT]]
+    ids_of: Callable[[Project], Sequence[str]]
+    id_of: Callable[[ChildT], str]
+
+    def prime(self, user_id: str, projects: Sequence[Project], page: Page) -> None:
+        """Prime each item of `page` by id, and each project whose listed children are all
+        known (on the page, or absent from a page that held the whole partition)."""
+        items, complete = page
+        found: dict[str, ChildT] = {self.id_of(item): item for item in items}
+        self.by_id.prime_many({(user_id, item_id): item for item_id, item in found.items()})
+        for project in projects:
+            ids = self.ids_of(project)
+            if complete or all(child_id in found for child_id in ids):
+                children = [
+                    child
+                    for child_id in ids
+                    if (child := found.get(child_id)) is not None
+                    and child.project_id == project.project_id
+                ]
+                self.by_project.prime((user_id, project.project_id), children)
+
+
 async def prefetch(
-    context: Context,
-    parents: Awaitable[T],
-    project_ids: Sequence[str] | None,
-    wanted: Children,
-    ids_of: Callable[[T], Iterable[str]],
-) -> T:
-    """Await `parents` while the `wanted` children of `project_ids` (None: all the user's
-    projects) are read in parallel; then prime the loaders for the projects `ids_of(parents)`
-    names, so nested fields need no further request."""
+    context: Context, projects: Awaitable[list[Project]], wanted: Children
+) -> list[Project]:
+    """Await `projects` (the user's) while the first pages of the `wanted` children tables are
+    read in parallel; then prime the loaders with what those pages held."""
     store, user_id, loaders = context.store, context.user_id, context.loaders
     if context.settings.bench_naive_loaders or not wanted.any:
-        return await parents
-    scope = (user_id, None if project_ids is None else tuple(project_ids))
+        return await projects
     reads: dict[str, Awaitable[Any]] = {}
 
     def read(name: str, start: Callable[[], Awaitable[Any]]) -> None:
-        reads[name] = loaders.read_once((name, scope), start)
+        # Aliases of `projects` share one read of each table.
+        reads[name] = loaders.read_once((name, user_id), start)
 
     if wanted.agents:
-        read("agents", lambda: store.agents.list_for_projects(user_id, project_ids))
+        read("agents", lambda: store.agents.first_page(user_id))
     if wanted.tools:
-        read("tools", lambda: store.tools.list_for_projects(user_id, project_ids))
-    if wanted.main_configs:
-        read("main_configs", lambda: store.main_configs.list_for_projects(user_id, project_ids))
+        read("tools", lambda: store.tools.first_page(user_id))
     if wanted.env_vars:
-        read("env_vars", lambda: store.env_vars.list_for_projects(user_id, project_ids))
-    if wanted.deployments:
-        read(
-            "deployments",
-            lambda: store.deployments.first_page_for_projects(
-                user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
-            ),
-        )
+        read("env_vars", lambda: store.env_vars.first_page(user_id))
+    if wanted.main_configs:
+        read("main_configs", lambda: store.main_configs.first_page(user_id))
     if wanted.builtin_tools:
         reads["builtin_tools"] = context.catalog.all()
-    parents_result: T
-    parents_result, *results = await asyncio.gather(parents, *reads.values())
+    found_projects, *results = await asyncio.gather(projects, *reads.values())
     found = dict(zip(reads, results, strict=True))
-    keys = [(user_id, project_id) for project_id in ids_of(parents_result)]
-    for name, loader in (
-        ("agents", loaders.agents_by_project),
-        ("tools", loaders.tools_by_project),
-        ("env_vars", loaders.env_vars_by_project),
-    ):
+    listed: dict[str, Listed[Any]] = {
+        "agents": Listed(
+            loaders.agent_by_id,
+            loaders.agents_by_project,
+            attrgetter("agent_ids"),
+            attrgetter("agent_id"),
+        ),
+        "tools": Listed(
+            loaders.tool_by_id,
+            loaders.tools_by_project,
+            attrgetter("tool_ids"),
+            attrgetter("tool_id"),
+        ),
+        "env_vars": Listed(
+            loaders.env_var_by_id,
+            loaders.env_vars_by_project,
+            attrgetter("env_ids"),
+            attrgetter("env_id"),
+        ),
+    }
+    for name, kind in listed.items():
         if name in found:
-            grouped = group_by_project([user_id], [found[name]])
-            for key in keys:
-                loader.prime(key, grouped.get(key, []))
-    if found.get("deployments") is not None:  # one page held the partition: prime it whole
-        grouped = group_by_project([user_id], [found["deployments"]])
-        for user, project_id in keys:
-            loaders.deployment_summaries_by_project.prime(
-                (user, project_id, None), grouped.get((user, project_id), [])
-            )
+            kind.prime(user_id, found_projects, found[name])
+    if "main_configs" in found:
+        _prime_main_configs(context, found_projects, found["main_configs"])
     if "builtin_tools" in found:
         catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
         loaders.builtin_tool_by_name.prime_many(catalog)
-    if "main_configs" in found:
-        by_project = {config.project_id: config for config in found["main_configs"]}
-        for user, project_id in keys:
-            loaders.main_config_by_id.prime(
-                (user, main_config_id(project_id)), by_project.get(project_id)
-            )
-    return parents_result
+    return list(found_projects)
+
+
+def _prime_main_configs(context: Context, projects: Sequence[Project], page: Page) -> None:
+    """Prime each project's main config found on `page`; and, when the page held the whole
+    partition, the absence of the others."""
+    configs: list[MainConfig]
+    configs, complete = page
+    by_project = {config.project_id: config for config in configs}
+    for project in projects:
+        config = by_project.get(project.project_id)
+        if config is not None or complete:
+            key = (project.user_id, main_config_id(project.project_id))
+            context.loaders.main_config_by_id.prime(key, config)

@@ -11,12 +11,13 @@ a plain `def` resolver.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeAlias, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-__all__ = ["Resolved", "when_all_loaded", "when_loaded", "when_ready"]
+__all__ = ["Resolved", "then", "when_all_loaded", "when_loaded", "when_ready"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -46,6 +47,20 @@ def when_all_loaded(
     if all(isinstance(one, asyncio.Future) and one.done() for one in pending):
         return use([one.result() for one in pending])  # type: ignore[attr-defined]
     return _later(asyncio.gather(*pending), use)
+
+
+def then(first: Resolved[V], use: Callable[[V], Resolved[R]]) -> Resolved[R]:
+    """`use(first's value)`, itself a value or an awaitable: now if `first` is a value."""
+    if not inspect.isawaitable(first):
+        return use(first)
+    return _then_later(first, use)
+
+
+async def _then_later(first: Awaitable[V], use: Callable[[V], Resolved[R]]) -> R:
+    result = use(await first)
+    if inspect.isawaitable(result):
+        return await result
+    return result
 
 
 async def _later(pending: Awaitable[V], use: Callable[[V], R]) -> R:

@@ -76,6 +76,11 @@ class Agent(Record):
     version: int = 1
     created_at: str
     updated_at: str
+    # Not in the seed: the ids of the tools `config.tools` names, in the same order, so that
+    # `agent.tools` reads them by key. A used tool can be neither renamed nor deleted, so the
+    # ids stay right; agents written by other programs have none (None), and a list that no
+    # longer matches the names is not believed (`server.resolvers.agent.tools_of`).
+    tool_ids: list[str] | None = None
 
     @property
     def tool_names(self) -> list[str]:

@@ -21,7 +21,6 @@ from server.models import (
     now_iso,
 )
 from server.resolvers.lookup import existing
-from server.resolvers.ordering import in_order
 from server.snapshots import ConfigChange, diff_snapshots
 from server.store import LostRace, settle
 from server.store.codec import item_size
@@ -77,12 +76,12 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
 
 async def snapshot(context: Context, project: Project) -> dict[str, Any]:
     """The project's complete configuration, secret values left out."""
-    store, user_id, project_ids = context.store, project.user_id, [project.project_id]
+    store, user_id = context.store, project.user_id
     main, agents, tools, variables = await asyncio.gather(
         store.main_configs.get(user_id, main_config_id(project.project_id), consistent=True),
-        store.agents.list_for_projects(user_id, project_ids, consistent=True),
-        store.tools.list_for_projects(user_id, project_ids, consistent=True),
-        store.env_vars.list_for_projects(user_id, project_ids, consistent=True),
+        store.agents.listed(project, project.agent_ids),
+        store.tools.listed(project, project.tool_ids),
+        store.env_vars.listed(project, project.env_ids),
     )
     return {
         "project": {
@@ -91,14 +90,8 @@ async def snapshot(context: Context, project: Project) -> dict[str, Any]:
             "description": project.description,
         },
         "mainConfig": main.config if main is not None else None,
-        "agents": [
-            {"id": agent.agent_id, **agent.config}
-            for agent in in_order(agents, project.agent_ids, "agent_id")
-        ],
-        "tools": [
-            {"id": tool.tool_id, **tool.config}
-            for tool in in_order(tools, project.tool_ids, "tool_id")
-        ],
+        "agents": [{"id": agent.agent_id, **agent.config} for agent in agents],
+        "tools": [{"id": tool.tool_id, **tool.config} for tool in tools],
         "env": [
             {
                 "key": variable.key,

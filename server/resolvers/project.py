@@ -17,36 +17,27 @@ __all__ = ["create_project", "delete_project", "get_project", "list_projects", "
 
 async def list_projects(context: Context, children: Children | None = None) -> list[Project]:
     """List the user's projects (Query by userId), oldest first; with the `children` the
-    query will read loaded in the same round."""
+    query will read loaded in the same round where the first page of their table holds them."""
     user_id = context.user_id
     projects = await prefetch(
         context,
         context.loaders.read_once(
             ("projects", user_id), lambda: context.store.projects.list_for_user(user_id)
         ),
-        None,
         children or Children(),
-        lambda projects: [project.project_id for project in projects],
     )
     for project in projects:
         context.loaders.project_by_id.prime((project.user_id, project.project_id), project)
     return projects
 
 
-async def get_project(
-    context: Context, project_id: str, children: Children | None = None
-) -> Project | None:
-    """Get one project by userId + projectId (None if the caller has none), with the
-    `children` the query will read loaded in the same round."""
+async def get_project(context: Context, project_id: str) -> Project | None:
+    """Get one project by userId + projectId (None if the caller has none). Its children are
+    read by the ids it lists when its fields ask for them: one more round, whatever the size
+    of the account."""
     if not is_key(project_id):
         return None
-    return await prefetch(
-        context,
-        context.loaders.project_by_id.load((context.user_id, project_id)),
-        [project_id],
-        children or Children(),
-        lambda project: [project_id] if project is not None else [],
-    )
+    return await context.loaders.project_by_id.load((context.user_id, project_id))
 
 
 async def create_project(context: Context, new: NewProject) -> Project:

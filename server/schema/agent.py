@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from server import models
-from server.dataloaders.ready import Resolved, when_all_loaded, when_loaded
+from server.dataloaders.ready import Resolved, then, when_all_loaded
 from server.errors import NotFound
 from server.models import AgentPatch, NewAgent, parse_input
 from server.resolvers import agent as resolvers
@@ -86,12 +86,10 @@ class Agent:
     def tools(self, info: Info) -> Resolved[list[Tool]]:
         from server.schema.tool import Tool
 
-        def named(tools: list[models.Tool]) -> list[Tool]:
-            by_name = {t.name: t for t in tools}
-            return [Tool.from_model(by_name[n]) for n in self.record.tool_names if n in by_name]
+        def typed(tools: list[models.Tool]) -> list[Tool]:
+            return [Tool.from_model(tool) for tool in tools]
 
-        key = (self.record.user_id, self.record.project_id)
-        return when_loaded(info.context.loaders.tools_by_project, key, named)
+        return then(resolvers.tools_of(info.context, self.record), typed)
 
     @strawberry.field(graphql_type=list[BuiltinTool])
     def builtin_tools(self, info: Info) -> Resolved[list[BuiltinTool]]:

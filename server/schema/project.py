@@ -182,7 +182,7 @@ class ProjectQuery:
         description="null when the project does not exist or belongs to someone else."
     )
     async def project(self, info: Info, id: strawberry.ID) -> Project | None:
-        project = await resolvers.get_project(info.context, id, children_wanted(info))
+        project = await resolvers.get_project(info.context, id)
         return Project.from_model(project) if project is not None else None
 
 

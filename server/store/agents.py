@@ -68,7 +68,13 @@ class AgentStore(ChildTable[Agent]):
     ) -> None:
         """Replace `old` by `new` if `old` is still current; move tool marks along."""
         items = [
-            self.revise(old.user_id, old.agent_id, old.version, new),
+            self.revise(
+                old.user_id,
+                old.agent_id,
+                old.version,
+                new,
+                also=Expression("toolIds = :toolIds", values={":toolIds": new.tool_ids or []}),
+            ),
             *self._tool_uses(new, used, builtin_checks),
             *self._tool_releases(old, released),
         ]

@@ -74,11 +74,27 @@ class ChildTable(Generic[ModelT]):
         )
         return self.parse(item) if item is not None else None
 
-    async def get_many(self, keys: Sequence[tuple[str, str]]) -> list[ModelT | None]:
+    async def get_many(
+        self, keys: Sequence[tuple[str, str]], *, consistent: bool = False
+    ) -> list[ModelT | None]:
         """One value per (user_id, item_id) key, in key order; None where absent."""
-        items = await self.dynamo.batch_get(self.table, [self.key(*key) for key in keys])
+        items = await self.dynamo.batch_get(
+            self.table, [self.key(*key) for key in keys], consistent=consistent
+        )
         found = {(item["userId"], item[self.sort_key]): self.parse(item) for item in items}
         return [found.get(key) for key in keys]
+
+    async def listed(self, project: Project, ids: Sequence[str]) -> list[ModelT]:
+        """The project's children at `ids` (one of its id lists), in that order, read
+        consistently by key (for writes and snapshots): what the project holds, whatever the
+        size of the account. Ids without an item, or whose item names another project, are
+        left out."""
+        found = await self.get_many([(project.user_id, id_) for id_ in ids], consistent=True)
+        return [
+            child
+            for child in found
+            if child is not None and getattr(child, "project_id", None) == project.project_id
+        ]
 
     async def list_for_projects(
         self,
@@ -103,6 +119,16 @@ class ChildTable(Generic[ModelT]):
             async for item in items
             if wanted is None or item.get("projectId") in wanted
         ]
+
+    async def first_page(self, user_id: str) -> tuple[list[ModelT], bool]:
+        """The user's children found on the first page of their partition (one request, at
+        most 1 MB read), and whether that page held them all."""
+        items, more = await self.dynamo.query_first_page(
+            self.table,
+            Expression("userId = :user", values={":user": user_id}),
+            where=Expression("attribute_exists(projectId)"),
+        )
+        return [self.parse(item) for item in items], not more
 
     async def first_page_for_projects(
         self,
@@ -134,23 +160,31 @@ class ChildTable(Generic[ModelT]):
         new: Named,
         *,
         unless: Expression | None = None,
+        also: Expression | None = None,
     ) -> dict[str, Any]:
-        """An Update writing `new`'s name and config, if the item is still at `old_version`
-        (and `unless` holds)."""
+        """An Update writing `new`'s name and config (and the assignments `also` lists, e.g.
+        `toolIds = :toolIds`), if the item is still at `old_version` (and `unless` holds)."""
         conditions = [Expression(f"attribute_exists({self.sort_key})"), at_version(old_version)]
+        assignments = Expression(
+            "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
+            {"#name": "name", "#v": "version"},
+            {
+                ":name": new.name,
+                ":config": new.config,
+                ":now": new.updated_at,
+                ":next": new.version,
+            },
+        )
+        if also is not None:
+            assignments = Expression(
+                f"{assignments.text}, {also.text}",
+                {**assignments.names, **also.names},
+                {**assignments.values, **also.values},
+            )
         return update(
             self.table,
             self.key(user_id, item_id),
-            Expression(
-                "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
-                {"#name": "name", "#v": "version"},
-                {
-                    ":name": new.name,
-                    ":config": new.config,
-                    ":now": new.updated_at,
-                    ":next": new.version,
-                },
-            ),
+            assignments,
             condition=and_(*conditions, *([unless] if unless is not None else [])),
         )
 

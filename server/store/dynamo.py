@@ -316,29 +316,43 @@ class Dynamo:
         consistent: bool = False,
         attributes: Sequence[str] | None = None,
     ) -> list[Item]:
-        """Every item found for `keys`, in no particular order; absent keys are left out."""
-        found: list[Item] = []
+        """Every item found for `keys`, in no particular order; absent keys are left out.
+
+        Chunks of 100 keys (DynamoDB's limit) are requested in parallel, so any number of
+        keys costs one round; repeated keys are asked for once (DynamoDB refuses repeats)."""
+        distinct = list({_key_of(key): key for key in keys}.values())
         read = projection(attributes) if attributes else None
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                table: {
-                    "Keys": [to_item(key) for key in keys[start : start + BATCH_GET_LIMIT]],
-                    "ConsistentRead": consistent,
-                }
-            }
-            if read is not None:
-                request[table]["ProjectionExpression"] = read.text
-                request[table].update(_placeholders(read))
-            for attempt in range(UNPROCESSED_RETRIES):
-                response = await self._call(self._client.batch_get_item, {"RequestItems": request})
-                found.extend(from_item(item) for item in response["Responses"].get(table, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                await _backoff(attempt)
-            else:
-                raise ServiceUnavailable("DynamoDB left keys unprocessed; retry shortly")
-        return found
+        chunks = [
+            distinct[start : start + BATCH_GET_LIMIT]
+            for start in range(0, len(distinct), BATCH_GET_LIMIT)
+        ]
+        pages = await asyncio.gather(
+            *(self._batch_get_chunk(table, chunk, consistent, read) for chunk in chunks)
+        )
+        return [item for page in pages for item in page]
+
+    async def _batch_get_chunk(
+        self,
+        table: str,
+        keys: Sequence[Mapping[str, object]],
+        consistent: bool,
+        read: Expression | None,
+    ) -> list[Item]:
+        found: list[Item] = []
+        request: dict[str, Any] = {
+            table: {"Keys": [to_item(key) for key in keys], "ConsistentRead": consistent}
+        }
+        if read is not None:
+            request[table]["ProjectionExpression"] = read.text
+            request[table].update(_placeholders(read))
+        for attempt in range(UNPROCESSED_RETRIES):
+            response = await self._call(self._client.batch_get_item, {"RequestItems": request})
+            found.extend(from_item(item) for item in response["Responses"].get(table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            await _backoff(attempt)
+        raise ServiceUnavailable("DynamoDB left keys unprocessed; retry shortly")
 
     async def batch_write(
         self,
@@ -429,6 +443,10 @@ class Dynamo:
         except UNREACHABLE as error:
             logger.warning("DynamoDB unreachable: %s", error)
             raise ServiceUnavailable("DynamoDB is unreachable; retry shortly") from error
+
+
+def _key_of(key: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted(key.items()))
 
 
 async def _backoff(attempt: int) -> None:

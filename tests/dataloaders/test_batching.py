@@ -172,7 +172,7 @@ def tasks_created() -> Iterator[list[int]]:
         loop.set_task_factory(previous)
 
 
-async def test_one_project_with_every_child_takes_one_round(
+async def test_one_project_with_every_child_takes_two_rounds_the_project_then_its_children(
     counting: Callable[[str], GraphQLClient],
 ) -> None:
     client = counting(f"single-{uuid.uuid4().hex}")
@@ -180,7 +180,8 @@ async def test_one_project_with_every_child_takes_one_round(
 
     body = await client.execute(PROJECT, {"id": project_id})
 
-    assert tally(body)["rounds"] == 1
+    assert tally(body)["rounds"] == 2
+    assert not [call for call in tally(body)["calls"] if call.startswith("Query")]
     project = body["data"]["project"]
     assert project["deployments"][0]["project"] == {"name": "Counted"}
     assert project["agents"][0]["tools"][0]["name"] == project["tools"][0]["name"]

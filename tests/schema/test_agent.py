@@ -157,7 +157,7 @@ async def test_an_agent_is_stored_as_the_seed_describes(
     client: GraphQLClient, store: Store, user_id: str
 ) -> None:
     project_id = await create_project(client)
-    await create_tool(client, project_id, "lookup-order")
+    tool_id = await create_tool(client, project_id, "lookup-order")
     agent = await create(
         client,
         project_id,
@@ -189,6 +189,7 @@ async def test_an_agent_is_stored_as_the_seed_describes(
         "createdAt": agent["createdAt"],
         "updatedAt": agent["updatedAt"],
         "version": 1,
+        "toolIds": [tool_id],  # beyond the seed: the ids of the tools named, in order
     }
     assert agent["config"] == config
 
@@ -527,6 +528,99 @@ async def test_nested_fields_follow_the_agents_lists(client: GraphQLClient) -> N
         {"id": agent["id"], "name": agent["name"]},
         {"id": second["id"], "name": "Second"},
     ]
+
+
+async def test_an_agents_tools_follow_its_tool_names_after_updates(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await create_project(client)
+    alpha = await create_tool(client, project_id, f"alpha-{uuid.uuid4().hex[:6]}")
+    beta = await create_tool(client, project_id, f"beta-{uuid.uuid4().hex[:6]}")
+    names = {alpha: await tool_name(client, alpha), beta: await tool_name(client, beta)}
+    agent = await create(client, project_id, toolNames=[names[alpha]])
+
+    await client.data(
+        UPDATE, {"id": agent["id"], "input": {"toolNames": [names[beta], names[alpha]]}}
+    )
+
+    nested = (await client.data(NESTED, {"id": agent["id"]}))["agent"]
+    assert [tool["id"] for tool in nested["tools"]] == [beta, alpha]
+    item = await store.dynamo.get_item(
+        store.tables.agents, {"userId": user_id, "agentId": agent["id"]}, consistent=True
+    )
+    assert item is not None
+    assert item["toolIds"] == [beta, alpha]
+
+
+async def test_an_agent_without_tool_ids_finds_its_tools_by_name_in_its_project(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    """Agents written by other programs, which follow the seed, have no `toolIds`."""
+    project_id = await create_project(client)
+    tool = await create_tool(client, project_id, f"legacy-{uuid.uuid4().hex[:6]}")
+    agent = await create(client, project_id, toolNames=[await tool_name(client, tool)])
+    await store.dynamo.update_item(
+        store.tables.agents,
+        {"userId": user_id, "agentId": agent["id"]},
+        Expression("REMOVE toolIds"),
+    )
+
+    nested = (await client.data(NESTED, {"id": agent["id"]}))["agent"]
+
+    assert [t["id"] for t in nested["tools"]] == [tool]
+
+
+async def test_tool_ids_that_no_longer_match_the_tool_names_are_not_believed(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    """Another program changed the agent's `config.tools` and left `toolIds` as it was."""
+    project_id = await create_project(client)
+    kept = await create_tool(client, project_id, f"kept-{uuid.uuid4().hex[:6]}")
+    named = await create_tool(client, project_id, f"named-{uuid.uuid4().hex[:6]}")
+    agent = await create(client, project_id, toolNames=[await tool_name(client, kept)])
+    await store.dynamo.update_item(
+        store.tables.agents,
+        {"userId": user_id, "agentId": agent["id"]},
+        Expression(
+            "SET config.tools = :tools", values={":tools": [await tool_name(client, named)]}
+        ),
+    )
+
+    nested = (await client.data(NESTED, {"id": agent["id"]}))["agent"]
+
+    assert [t["id"] for t in nested["tools"]] == [named]
+
+
+async def tool_name(client: GraphQLClient, tool_id: str) -> str:
+    data = await client.data("query($id: ID!) { tool(id: $id) { name } }", {"id": tool_id})
+    name: str = data["tool"]["name"]
+    return name
+
+
+async def test_a_project_shows_the_children_it_lists_and_no_others(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    """The project item's `agentIds` says which agents it has (the seed): an agent item that
+    names the project without being listed, or a listed id without an item, shows nothing."""
+    project_id = await create_project(client)
+    listed = await create(client, project_id, name="Listed")
+    stray = await create(client, project_id, name="Stray")
+    await store.dynamo.update_item(
+        store.tables.projects,
+        {"userId": user_id, "projectId": project_id},
+        Expression("SET agentIds = :ids", values={":ids": [UNKNOWN_ID, listed["id"]]}),
+    )
+    both = """query($id: ID!) {
+      project(id: $id) { agents { id } }
+      projects { id agents { id } }
+    }"""
+
+    data = await client.data(both, {"id": project_id})
+
+    assert data["project"]["agents"] == [{"id": listed["id"]}]
+    (listing,) = [p for p in data["projects"] if p["id"] == project_id]
+    assert listing["agents"] == [{"id": listed["id"]}]
+    assert stray["id"] not in str(data)
 
 
 async def test_project_agents_follow_agent_ids_after_a_delete(client: GraphQLClient) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from server.store import Store
 from server.store.dynamo import ConditionFailed, Dynamo, Expression
+from server.store.instrument import track
 
 BIG = "x" * 100_000  # ~100 KB per item: a query page stops at 1 MB
 
@@ -80,6 +81,22 @@ async def test_batch_get_spans_more_than_100_keys_and_leaves_out_absent_ones(sto
     found = await store.dynamo.batch_get(store.tables.tools, keys)
 
     assert sorted(item["toolId"] for item in found) == [f"t{i:03d}" for i in range(130)]
+
+
+async def test_batch_get_reads_its_chunks_in_one_round_and_asks_for_repeats_once(
+    store: Store,
+) -> None:
+    user = f"parallel-{uuid.uuid4().hex}"
+    await store.dynamo.batch_write(
+        store.tables.tools, puts=[{"userId": user, "toolId": f"t{i:03d}"} for i in range(250)]
+    )
+    keys = [{"userId": user, "toolId": f"t{i:03d}"} for i in range(250)]
+
+    with track() as tally:
+        found = await store.dynamo.batch_get(store.tables.tools, keys + keys[:50])
+
+    assert sorted(item["toolId"] for item in found) == [f"t{i:03d}" for i in range(250)]
+    assert (tally.requests, tally.rounds) == (3, 1)
 
 
 async def test_batch_get_reads_only_the_attributes_asked_for_across_chunks(store: Store) -> None:
