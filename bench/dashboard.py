@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 from bench.seeding import SMALL, seed_projects  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
-from server.store.deployments import SUMMARY_ATTRIBUTES  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.instrument import track  # noqa: E402
@@ -208,102 +206,126 @@ def graphql_runner(
 def raw_runner(
     store: Store, user: str, project_id: str | None, catalog: dict[str, Any]
 ) -> Callable[[], Awaitable[tuple[int, int]]]:
-    """The server's requests for the query, straight from aioboto3, shaped and dumped."""
+    """The server's requests for the query, straight from aioboto3, shaped and dumped: for
+    the Dashboard the projects with the first page of each child table (the rest by id), for
+    project(id) the project, then its children by the ids it lists; deployments from the
+    summary on the project item."""
     dynamo, tables = store.dynamo, store.tables
     by_user = Expression("userId = :u", values={":u": user})
-    where = (
-        Expression("projectId = :p", values={":p": project_id})
-        if project_id
-        else Expression("attribute_exists(projectId)")
-    )
+    children = {
+        "agents": (tables.agents, "agentId", "agentIds"),
+        "tools": (tables.tools, "toolId", "toolIds"),
+        "env": (tables.environment, "envId", "envIds"),
+        "main": (tables.main_config, "configId", "mainAgentConfig"),
+    }
 
-    async def rows(table: str, attributes: Any = None) -> list[dict[str, Any]]:
-        return [i async for i in dynamo.query(table, by_user, where=where, attributes=attributes)]
+    async def first_page(table: str) -> tuple[list[dict[str, Any]], bool]:
+        where = Expression("attribute_exists(projectId)")
+        items, more = await dynamo.query_first_page(table, by_user, where=where)
+        return items, not more
+
+    def listed(project: dict[str, Any], attribute: str) -> list[str]:
+        ids = project.get(attribute) or []
+        return [ids] if isinstance(ids, str) else list(ids)
+
+    async def by_id(
+        projects: list[dict[str, Any]], pages: dict[str, tuple[list[dict[str, Any]], bool]]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every listed child, by kind and id: from the first pages, the rest read by id."""
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        reads = {}
+        for kind, (table, key, attribute) in children.items():
+            items, complete = pages.get(kind, ([], False))
+            found[kind] = {item[key]: item for item in items}
+            missing = [
+                {"userId": user, key: child}
+                for project in projects
+                for child in listed(project, attribute)
+                if child not in found[kind] and not complete
+            ]
+            if missing:
+                reads[kind] = dynamo.batch_get(table, missing)
+        for kind, items in zip(reads, await asyncio.gather(*reads.values()), strict=True):
+            key = children[kind][1]
+            found[kind].update({item[key]: item for item in items})
+        return found
 
     async def run() -> tuple[int, int]:
         with track() as tally:
-            projects_read = (
-                dynamo.get_item(tables.projects, {"userId": user, "projectId": project_id})
-                if project_id
-                else rows_all(tables.projects)
-            )
-            projects, agents, tools, mains, variables, deployments = await asyncio.gather(
-                projects_read,
-                rows(tables.agents),
-                rows(tables.tools),
-                rows(tables.main_config),
-                rows(tables.environment),
-                rows(tables.deployments, SUMMARY_ATTRIBUTES),
-            )
-        projects = [projects] if isinstance(projects, dict) else projects
-        grouped: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-        for kind, items in (
-            ("agents", agents),
-            ("tools", tools),
-            ("env", variables),
-            ("deployments", deployments),
-            ("main", mains),
-        ):
-            for item in items:
-                grouped[item["projectId"]][kind].append(item)
-        answer = []
-        for project in projects:
-            children = grouped[project["projectId"]]
-            tools_by_name = {t["name"]: t for t in children["tools"]}
-            recent = sorted(children["deployments"], key=lambda d: d["deploymentId"], reverse=True)
-            main = children["main"][0]["config"] if children["main"] else None
-            answer.append(
-                {
-                    "id": project["projectId"],
-                    "name": project["name"],
-                    "description": project["description"],
-                    "updatedAt": project["updatedAt"],
-                    "agents": [
-                        {
-                            "id": a["agentId"],
-                            "name": a["name"],
-                            "model": {"modelId": a["config"]["model"]["model_id"]},
-                            "tools": [
-                                {"id": tools_by_name[n]["toolId"], "name": n}
-                                for n in a["config"]["tools"]
-                                if n in tools_by_name
-                            ],
-                            "builtinTools": [
-                                {"name": n, "category": catalog[n]["category"]}
-                                for n in a["config"]["builtin_tools"]
-                                if n in catalog
-                            ],
-                        }
-                        for a in children["agents"]
-                    ],
-                    "tools": [
-                        {"id": t["toolId"], "name": t["name"], "type": t["config"]["type"].upper()}
-                        for t in children["tools"]
-                    ],
-                    "mainConfig": main
-                    and {"name": main["name"], "model": {"modelId": main["model"]["model_id"]}},
-                    "envVars": [
-                        {
-                            "key": v["key"],
-                            "value": None if v.get("secret") else v["value"],
-                            "secret": bool(v.get("secret")),
-                        }
-                        for v in children["env"]
-                    ],
-                    "deployments": [
-                        {
-                            "id": d["deploymentId"],
-                            "status": d["status"].upper(),
-                            "createdAt": d["createdAt"],
-                        }
-                        for d in recent[:5]
-                    ],
-                    "latestDeployment": recent
-                    and {"id": recent[0]["deploymentId"], "status": recent[0]["status"].upper()},
-                }
-            )
+            if project_id:
+                project = await dynamo.get_item(
+                    tables.projects, {"userId": user, "projectId": project_id}
+                )
+                projects = [project] if project else []
+                found = await by_id(projects, {})
+            else:
+                projects, *pages = await asyncio.gather(
+                    rows_all(tables.projects),
+                    *(first_page(table) for table, _, _ in children.values()),
+                )
+                found = await by_id(projects, dict(zip(children, pages, strict=True)))
+        answer = [shape(project, found) for project in projects]
         json.dumps({"data": {"viewer": {"userId": user}, "projects": answer}})
         return tally.requests, tally.rounds
+
+    def shape(project: dict[str, Any], found: dict[str, dict[str, dict[str, Any]]]) -> Any:
+        def of(kind: str) -> list[dict[str, Any]]:
+            attribute = children[kind][2]
+            return [found[kind][i] for i in listed(project, attribute) if i in found[kind]]
+
+        tools = of("tools")
+        tools_by_name = {t["name"]: t for t in tools}
+        recent = project.get("recentDeployments") or []
+        mains = of("main")
+        main = mains[0]["config"] if mains else None
+        return {
+            "id": project["projectId"],
+            "name": project["name"],
+            "description": project["description"],
+            "updatedAt": project["updatedAt"],
+            "agents": [
+                {
+                    "id": a["agentId"],
+                    "name": a["name"],
+                    "model": {"modelId": a["config"]["model"]["model_id"]},
+                    "tools": [
+                        {"id": tools_by_name[n]["toolId"], "name": n}
+                        for n in a["config"]["tools"]
+                        if n in tools_by_name
+                    ],
+                    "builtinTools": [
+                        {"name": n, "category": catalog[n]["category"]}
+                        for n in a["config"]["builtin_tools"]
+                        if n in catalog
+                    ],
+                }
+                for a in of("agents")
+            ],
+            "tools": [
+                {"id": t["toolId"], "name": t["name"], "type": t["config"]["type"].upper()}
+                for t in tools
+            ],
+            "mainConfig": main
+            and {"name": main["name"], "model": {"modelId": main["model"]["model_id"]}},
+            "envVars": [
+                {
+                    "key": v["key"],
+                    "value": None if v.get("secret") else v["value"],
+                    "secret": bool(v.get("secret")),
+                }
+                for v in sorted(of("env"), key=lambda v: v["key"])
+            ],
+            "deployments": [
+                {
+                    "id": d["deploymentId"],
+                    "status": d["status"].upper(),
+                    "createdAt": d["createdAt"],
+                }
+                for d in recent[:5]
+            ],
+            "latestDeployment": recent
+            and {"id": recent[0]["deploymentId"], "status": recent[0]["status"].upper()},
+        }
 
     async def rows_all(table: str) -> list[dict[str, Any]]:
         return [i async for i in dynamo.query(table, by_user)]
