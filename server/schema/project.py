@@ -12,7 +12,6 @@ from server.dataloaders.ready import Resolved, when_loaded, when_ready
 from server.models import NewProject, ProjectPatch, parse_input
 from server.quotas import DEFAULT_DEPLOYMENTS_PER_LISTING, DEPLOYMENTS_PER_LISTING
 from server.resolvers import project as resolvers
-from server.resolvers.ordering import in_order
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
@@ -76,19 +75,19 @@ class Project:
     def agents(self, info: Info) -> Resolved[list[Agent]]:
         from server.schema.agent import Agent
 
-        def in_agent_order(agents: list[models.Agent]) -> list[Agent]:
-            return [Agent.from_model(a) for a in in_order(agents, self.model.agent_ids, "agent_id")]
+        def typed(agents: list[models.Agent]) -> list[Agent]:  # in agentIds order, as loaded
+            return [Agent.from_model(agent) for agent in agents]
 
-        return when_loaded(info.context.loaders.agents_by_project, self.key, in_agent_order)
+        return when_loaded(info.context.loaders.agents_by_project, self.key, typed)
 
     @strawberry.field(description="Tools in toolIds order.", graphql_type=list[ToolType])
     def tools(self, info: Info) -> Resolved[list[Tool]]:
         from server.schema.tool import Tool
 
-        def in_tool_order(tools: list[models.Tool]) -> list[Tool]:
-            return [Tool.from_model(t) for t in in_order(tools, self.model.tool_ids, "tool_id")]
+        def typed(tools: list[models.Tool]) -> list[Tool]:  # in toolIds order, as loaded
+            return [Tool.from_model(tool) for tool in tools]
 
-        return when_loaded(info.context.loaders.tools_by_project, self.key, in_tool_order)
+        return when_loaded(info.context.loaders.tools_by_project, self.key, typed)
 
     @strawberry.field(graphql_type=MainConfigType | None)
     def main_config(self, info: Info) -> Resolved[MainAgentConfig | None]:
