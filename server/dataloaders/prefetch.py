@@ -5,9 +5,8 @@ be queried before the projects are known: one Query per child table, started at 
 moment as the projects' own read. The results then prime the per-project loaders, so the
 nested fields resolve without another round trip.
 
-Deployments only if the first page of their Query (one request, 1 MB) holds the partition:
-their items are large, so a longer history is not paged through but read by id, newest
-first, from the projects' `deploymentIds` (`Loaders.newest_deployments`).
+Not deployments: their listings come from the project items' `recentDeployments`
+(`Loaders.newest_deployments`), so no Query reads their large items.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from server.dataloaders.children import group_by_project
 from server.models import main_config_id
-from server.store.deployments import SUMMARY_ATTRIBUTES
 
 if TYPE_CHECKING:
     from server.context import Context
@@ -37,7 +35,6 @@ class Children:
     tools: bool = False
     main_configs: bool = False
     env_vars: bool = False
-    deployments: bool = False
     builtin_tools: bool = False
 
     @property
@@ -72,13 +69,6 @@ async def prefetch(
         read("main_configs", lambda: store.main_configs.list_for_projects(user_id, project_ids))
     if wanted.env_vars:
         read("env_vars", lambda: store.env_vars.list_for_projects(user_id, project_ids))
-    if wanted.deployments:
-        read(
-            "deployments",
-            lambda: store.deployments.first_page_for_projects(
-                user_id, project_ids, attributes=SUMMARY_ATTRIBUTES
-            ),
-        )
     if wanted.builtin_tools:
         reads["builtin_tools"] = context.catalog.all()
     parents_result: T
@@ -94,12 +84,6 @@ async def prefetch(
             grouped = group_by_project([user_id], [found[name]])
             for key in keys:
                 loader.prime(key, grouped.get(key, []))
-    if found.get("deployments") is not None:  # one page held the partition: prime it whole
-        grouped = group_by_project([user_id], [found["deployments"]])
-        for user, project_id in keys:
-            loaders.deployment_summaries_by_project.prime(
-                (user, project_id, None), grouped.get((user, project_id), [])
-            )
     if "builtin_tools" in found:
         catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
         loaders.builtin_tool_by_name.prime_many(catalog)

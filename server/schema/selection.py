@@ -33,13 +33,11 @@ def _names_in(selections: Iterable[Any], wanted: set[str]) -> bool:
 def children_wanted(info: Info) -> Children:
     """Which children of the projects below the current field the query reads."""
     paths = _paths(info.selected_fields[0].selections) if info.selected_fields else set()
-    deployment_fields = {"deployments", "latestDeployment"}
     return Children(
         agents=bool(paths & {"agents", "tools.usedBy"}),
         tools=bool(paths & {"tools", "agents.tools"}),
         main_configs="mainConfig" in paths,
         env_vars="envVars" in paths,
-        deployments=bool(paths & deployment_fields),
         builtin_tools="agents.builtinTools" in paths,
     )
 
