@@ -351,24 +351,24 @@ async def test_a_change_from_a_project_read_before_its_summary_moved_is_retried(
     assert (cancelled["deploymentId"], cancelled["status"]) == (deployment_id, "failed")
 
 
-async def raw_project(store: Store, user_id: str, deployment_ids: list[str]) -> str:
-    """A project item as another program writes it by the seed: no `recentDeployments`."""
+async def raw_project(store: Store, user_id: str, deployment_ids: list[str] | None) -> str:
+    """A project item as another program writes it by the seed: no `recentDeployments`, and
+    no `deploymentIds` either when `deployment_ids` is None."""
     project_id = str(UniqueId())
-    await store.dynamo.put_item(
-        store.tables.projects,
-        {
-            "userId": user_id,
-            "projectId": project_id,
-            "name": "Written elsewhere",
-            "description": "",
-            "agentIds": [],
-            "toolIds": [],
-            "envIds": [],
-            "deploymentIds": deployment_ids,
-            "createdAt": "2025-01-01T00:00:00.000Z",
-            "updatedAt": "2025-01-01T00:00:00.000Z",
-        },
-    )
+    item: dict[str, Any] = {
+        "userId": user_id,
+        "projectId": project_id,
+        "name": "Written elsewhere",
+        "description": "",
+        "agentIds": [],
+        "toolIds": [],
+        "envIds": [],
+        "createdAt": "2025-01-01T00:00:00.000Z",
+        "updatedAt": "2025-01-01T00:00:00.000Z",
+    }
+    if deployment_ids is not None:
+        item["deploymentIds"] = deployment_ids
+    await store.dynamo.put_item(store.tables.projects, item)
     return project_id
 
 
@@ -392,6 +392,18 @@ async def test_a_project_without_a_summary_lists_by_id_and_its_next_create_write
     assert [entry["deploymentId"] for entry in summary] == [new, *ids[::-1]]
     assert [d["id"] for d in after["data"]["project"]["deployments"]] == [new, *ids[::-1]]
     assert store.tables.deployments not in tables_read(after)
+
+
+async def test_a_project_written_without_deployment_ids_gets_both_lists_with_its_first(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    project_id = await raw_project(store, user_id, None)
+
+    first = await deploy(client, project_id)
+
+    assert (await project_item(store, user_id, project_id))["deploymentIds"] == [first]
+    (entry,) = await assert_summary_exact(store, user_id, project_id)
+    assert (entry["deploymentId"], entry["status"]) == (first, "pending")
 
 
 @pytest.mark.parametrize("change", ["added", "removed"])
@@ -549,3 +561,18 @@ async def test_a_deployment_left_active_without_the_slot_is_never_summarized_by_
     newest = await deploy(client, project_id)
     summary = await assert_summary_exact(store, user_id, project_id)
     assert [e["deploymentId"] for e in summary] == [newest, new.deployment_id, other, first]
+
+
+async def test_a_limit_past_ten_reads_the_newest_by_id_and_ten_read_none(
+    client: GraphQLClient, store: Store
+) -> None:
+    project_id = await new_project(client)
+    ids = [await finished(client, project_id) for _ in range(12)]
+
+    ten = await client.execute(LISTING, {"p": project_id, "limit": 10})
+    eleven = await client.execute(LISTING, {"p": project_id, "limit": 11})
+
+    assert [d["id"] for d in ten["data"]["project"]["deployments"]] == ids[:1:-1]
+    assert deployment_keys_read(store, ten) == []
+    assert [d["id"] for d in eleven["data"]["project"]["deployments"]] == ids[:0:-1]
+    assert deployment_keys_read(store, eleven) == [ids[:0:-1]]
