@@ -19,6 +19,7 @@ from server.models import (  # noqa: E402
     Agent,
     Deployment,
     DeploymentStatus,
+    DeploymentSummary,
     EnvVar,
     MainConfig,
     Project,
@@ -27,6 +28,7 @@ from server.models import (  # noqa: E402
     new_id,
     now_iso,
 )
+from server.models.project import recent_deployments  # noqa: E402
 from server.store import Store  # noqa: E402
 
 __all__ = ["REALISTIC", "SMALL", "Profile", "seed_projects", "text"]
@@ -215,8 +217,10 @@ def _project_items(
         )
         for _ in range(profile.deployments)
     ]
-    project = project.model_copy(
-        update={"deployment_ids": sorted(d.deployment_id for d in deployments)}
+    ids = sorted(d.deployment_id for d in deployments)
+    summaries = {d.deployment_id: DeploymentSummary.of(d) for d in deployments}
+    project = project.model_copy(  # with `recentDeployments`, as creating them writes it
+        update={"deployment_ids": ids, "recent_deployments": recent_deployments(ids, summaries)}
     )
     return {
         "projects": [project.to_item()],

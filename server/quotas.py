@@ -18,6 +18,7 @@ __all__ = [
     "ENV_VARS_PER_PROJECT",
     "ENV_VARS_PER_USER",
     "PROJECTS_PER_USER",
+    "RECENT_DEPLOYMENTS",
     "TOOLS_PER_AGENT",
     "TOOLS_PER_PROJECT",
     "TOOLS_PER_USER",
@@ -50,3 +51,7 @@ DEPLOYMENTS_PER_LISTING = 100
 # since no mutation deletes a deployment; creating one past it deletes the oldest
 # (`DeploymentStore.create`). An account's history is bounded by its projects only.
 DEPLOYMENTS_PER_PROJECT = 100
+
+# The newest deployments a project item summarizes (`recentDeployments`, not in the seed), so
+# that `deployments(limit)` up to this many and `latestDeployment` read no deployment item.
+RECENT_DEPLOYMENTS = 10

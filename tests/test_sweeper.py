@@ -27,6 +27,7 @@ from server.store.dynamo import Expression
 from server.store.tables import TableNames
 from server.sweeper import INTERRUPTED, Sweeper
 from tests.conftest import GraphQLClient
+from tests.summaries import assert_summary_exact
 from tests.test_deployer import project
 
 LEASE = timedelta(seconds=1.2)
@@ -408,6 +409,27 @@ async def test_a_sweep_fails_an_abandoned_deployment_without_scanning_the_deploy
     scans = [call for call in tally.calls if call.startswith("Scan ")]
     assert scans == [f"Scan {projects} projecting 3"]
     assert f"BatchGetItem {deployments}" in tally.calls
+
+
+async def test_a_sweep_failing_an_abandoned_deployment_keeps_its_projects_summary_exact(
+    owner: GraphQLClient, own_store: Store, user_id: str
+) -> None:
+    # Given a project whose older deployment finished and whose newest was abandoned
+    project_id, older = await new_deployment(owner)
+    await owner.data(CANCEL, {"id": older})
+    _, stuck = await new_deployment(owner, project_id)
+    await abandoned(own_store, user_id, stuck)
+
+    # When the sweep fails it
+    await Sweeper(own_store, Changes()).sweep()
+
+    # Then the project's summary lists both as their items are
+    newest, _ = await assert_summary_exact(own_store, user_id, project_id)
+    assert (newest["deploymentId"], newest["status"], newest["error"]) == (
+        stuck,
+        "failed",
+        INTERRUPTED,
+    )
 
 
 async def test_a_sweep_hands_a_pending_deployment_left_behind_to_the_worker(

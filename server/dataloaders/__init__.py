@@ -7,8 +7,9 @@ what a project shows costs what it holds, whatever the size of the account. The 
 of `projects` (`prefetch.py`) may prime them from the first page of each child table instead.
 Built-in tools come from the process-wide catalog cache.
 
-Deployments are listed newest first from the summary the project item keeps of its newest
-ones when it can, else by id: the newest `count` of the project's `deploymentIds`, keyed
+Deployments, whose items are the largest (snapshots up to 350 KB), are listed from the
+project item's `recentDeployments` (the newest 10) when that holds them, else by id: the
+newest `count` of the project's `deploymentIds`, keyed
 `(user_id, project_id, count)` (count None: all).
 """
 
@@ -61,12 +62,21 @@ class Loaders:
 
     def newest_deployments(self, key: ProjectKey, count: int | None) -> Awaitable[list[Deployment]]:
         """The project's newest `count` deployments (None: all) as summaries, newest first:
-        from its whole history if the look-ahead primed it, else read by id."""
-        loader = self.deployment_summaries_by_project
-        whole: HistoryKey = (*key, None)
-        if loader.cache and loader.cache_map.get(whole) is not None:
-            return loader.load(whole)
-        return loader.load((*key, count))
+        from its `recentDeployments` when that holds them, else read by id. With the project
+        already loaded and its summary holding them, the answer is there at once."""
+        history: HistoryKey = (*key, count)
+        loaded = self.project_by_id.cache_map.get(key) if self.project_by_id.cache else None
+        if (
+            loaded is not None
+            and loaded.done()
+            and not loaded.cancelled()
+            and not loaded.exception()
+        ):
+            project = loaded.result()
+            listed = project.listed_deployments(count) if project is not None else []
+            if listed is not None:
+                self.deployment_summaries_by_project.prime(history, listed)
+        return self.deployment_summaries_by_project.load(history)
 
     @classmethod
     def for_request(cls, store: Store, catalog: BuiltinCatalog, *, naive: bool = False) -> Loaders:
@@ -80,8 +90,9 @@ class Loaders:
         project_by_id = loader(store.projects.get_many)
 
         async def newest_deployments(keys: list[HistoryKey]) -> list[list[Deployment]]:
-            """One BatchGetItem round for the deployments of every key's project, read by
-            id from its `deploymentIds` as many as the largest count asks for."""
+            """Each key's deployments from its project's `recentDeployments` when that holds
+            them, else one BatchGetItem round for the rest, read by id from their
+            `deploymentIds` as many as the largest count asks for."""
             counts: dict[ProjectKey, int | None] = {}
             for user_id, project_id, count in keys:
                 known = counts.get((user_id, project_id), 0)
@@ -89,13 +100,21 @@ class Loaders:
                     None if count is None or known is None else max(count, known)
                 )
             projects = await project_by_id.load_many(list(counts))
+            by_project: dict[ProjectKey, list[Deployment]] = {}
+            unlisted: list[tuple[ProjectKey, Project, int | None]] = []
+            for (key, count), project in zip(counts.items(), projects, strict=True):
+                listed = project.listed_deployments(count) if project is not None else []
+                if listed is not None:
+                    by_project[key] = listed
+                elif project is not None:
+                    unlisted.append((key, project, count))
             read = await store.deployments.newest(
                 [
-                    (user_id, project.deployment_ids if project is not None else [], count)
-                    for ((user_id, _), count), project in zip(counts.items(), projects, strict=True)
+                    (user_id, project.deployment_ids, count)
+                    for (user_id, _), project, count in unlisted
                 ]
             )
-            by_project = dict(zip(counts, read, strict=True))
+            by_project |= dict(zip((key for key, _, _ in unlisted), read, strict=True))
             return [by_project[(user, project)][:count] for user, project, count in keys]
 
         agent_by_id = loader(store.agents.get_many)

@@ -10,7 +10,9 @@ round (`listed_by_project`), never by paging through the partition: so a small a
 one round, a large one two, and every item read beyond the first pages is one the answer shows.
 
 `project(id)` does not look ahead: its children are read by id, so it reads the same whatever
-the size of the account.
+the size of the account. Nor are deployments looked ahead: their listings come from the
+project items' `recentDeployments` (`Loaders.newest_deployments`), so no Query reads their
+large items.
 """
 
 from __future__ import annotations

@@ -3,7 +3,12 @@
 from server.models.agent import Agent, AgentPatch, AgentType, ModelConfigInput, NewAgent
 from server.models.base import is_key, iso_time, new_id, now_iso, parse_input
 from server.models.builtin_tool import BuiltinTool, BuiltinToolSpec
-from server.models.deployment import Deployment, DeploymentStatus, StatusChange
+from server.models.deployment import (
+    Deployment,
+    DeploymentStatus,
+    DeploymentSummary,
+    StatusChange,
+)
 from server.models.env_var import EnvVar, EnvVarSpec, env_id
 from server.models.main_config import MainConfig, MainConfigSpec, main_config_id
 from server.models.project import NewProject, Project, ProjectPatch
@@ -17,6 +22,7 @@ __all__ = [
     "BuiltinToolSpec",
     "Deployment",
     "DeploymentStatus",
+    "DeploymentSummary",
     "EnvVar",
     "EnvVarSpec",
     "MainConfig",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_serializer, field_validator
 
 from server.models.base import InputModel, Record, iso_time
 
@@ -16,6 +16,7 @@ __all__ = [
     "MAX_LOG_LINES",
     "Deployment",
     "DeploymentStatus",
+    "DeploymentSummary",
     "StatusChange",
     "lease_until",
 ]
@@ -92,6 +93,47 @@ class Deployment(Record):
             return _utc(self.updated_at) + LEASE < now
         except ValueError:
             return True
+
+
+class DeploymentSummary(Record):
+    """What a listing shows of a deployment, as one entry of its project's `recentDeployments`
+    (not in the seed): written in the same transactions as the deployment item, so that the
+    newest deployments are listed from the project item without reading theirs."""
+
+    deployment_id: str
+    status: DeploymentStatus
+    version: int = 1
+    created_at: str
+    updated_at: str
+    error: str | None = None  # absent until there is one, as on the deployment item
+
+    @field_serializer("status")
+    def _stored_status(self, status: DeploymentStatus) -> str:
+        return status.value
+
+    @classmethod
+    def of(cls, deployment: Deployment) -> DeploymentSummary:
+        return cls(
+            deployment_id=deployment.deployment_id,
+            status=deployment.status,
+            version=deployment.version,
+            created_at=deployment.created_at,
+            updated_at=deployment.updated_at,
+            error=deployment.error,
+        )
+
+    def deployment(self, user_id: str, project_id: str) -> Deployment:
+        """The deployment as a listing reads it: without config, logs and lease."""
+        return Deployment(
+            user_id=user_id,
+            deployment_id=self.deployment_id,
+            project_id=project_id,
+            status=self.status,
+            error=self.error,
+            version=self.version,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
 
 
 def _utc(text: str) -> datetime:

@@ -9,6 +9,10 @@ A project keeps its newest `DEPLOYMENTS_PER_PROJECT` deployments: the transactio
 creates one also deletes the oldest past that bound and drops them from `deploymentIds`, so the
 list stays exact and bounded. Only finished deployments are deleted: while the project's slot
 is free (as creating requires) none of its deployments is active.
+
+The project item also summarizes its newest `RECENT_DEPLOYMENTS` deployments
+(`recentDeployments`: id, status, version, dates, error), written in the transaction of every
+create and status change, so that listings of them read no item of this table.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any
 
 from server import quotas
 from server.errors import NotFound, ProjectBusy
-from server.models import Deployment, DeploymentStatus, Project
+from server.models import Deployment, DeploymentStatus, DeploymentSummary, Project
+from server.models.project import newest_ids, recent_deployments
 from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.codec import Item
 from server.store.dynamo import (
@@ -66,16 +71,22 @@ class DeploymentStore(ChildTable[Deployment]):
         returns the ids deleted.
 
         `project` is the project as just read (consistently): `LostRace` when its
-        `deploymentIds` changed since, so that the list written is never a stale one.
+        `deploymentIds` changed since, so that neither that list nor `recentDeployments` is
+        ever written from a stale read.
         """
         pruned = _past_retention(project.deployment_ids)
+        ids = [
+            *(id_ for id_ in project.deployment_ids if id_ not in pruned),
+            deployment.deployment_id,
+        ]
+        recent = await self._recent_after(deployment, project, ids)
         items = [
             put(
                 self.table,
                 deployment.to_item(),
                 condition=Expression("attribute_not_exists(deploymentId)"),
             ),
-            self._claim(deployment, project.deployment_ids, pruned),
+            self._claim(deployment, project.deployment_ids, ids, recent),
             *(self._prune(deployment.user_id, pruned_id) for pruned_id in pruned),
         ]
         try:
@@ -84,38 +95,63 @@ class DeploymentStore(ChildTable[Deployment]):
             raise _refusal(cancelled.failed, deployment.project_id, pruned) from None
         return pruned
 
-    def _claim(self, deployment: Deployment, read: list[str], pruned: list[str]) -> dict[str, Any]:
-        """The project's update: the active slot, and the new id appended to `deploymentIds`
-        (`read`) without the `pruned` ones."""
-        free = f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId)"
-        key = self._lists.key(deployment.user_id, deployment.project_id)
-        new_id = deployment.deployment_id
-        if not pruned:  # the list has room: append, keeping it within the bound
-            return update(
-                self._lists.table,
-                key,
-                Expression(
-                    "SET activeDeploymentId = :id,"
-                    " deploymentIds = list_append(if_not_exists(deploymentIds, :empty), :ids)",
-                    values={":id": new_id, ":empty": [], ":ids": [new_id]},
-                ),
-                condition=Expression(
-                    f"{free} AND (attribute_not_exists(deploymentIds)"
-                    " OR size(deploymentIds) < :max)",
-                    values={":max": quotas.DEPLOYMENTS_PER_PROJECT},
-                ),
+    async def _recent_after(
+        self, deployment: Deployment, project: Project, ids: list[str]
+    ) -> list[DeploymentSummary] | None:
+        """The project's `recentDeployments` once `deployment` is created and `ids` is its
+        `deploymentIds`: the new one, then the newest others from the summary as read, or, for
+        those it does not hold (no summary, or one not to be trusted), from their items read
+        by id, consistently; so a project without a summary gets one with its next deployment.
+
+        While the project's slot is free (as creating requires) none of its deployments can
+        change status but one left active by another program, without the slot: None when
+        the summary would hold such a one (or an id without its item), and none is kept."""
+        known = {s.deployment_id: s for s in project.trusted_recent_deployments() or []}
+        known[deployment.deployment_id] = DeploymentSummary.of(deployment)
+        unknown = [id_ for id_ in newest_ids(ids) if id_ not in known]
+        if unknown:
+            read = await self.summaries(
+                [(deployment.user_id, id_) for id_ in unknown], consistent=True
             )
-        # DynamoDB refuses an update whose SET and REMOVE overlap (`deploymentIds` and
-        # `deploymentIds[0]`), so the whole list is written, on condition that it is the one read.
-        kept = [kept_id for kept_id in read if kept_id not in pruned]
+            known |= {d.deployment_id: DeploymentSummary.of(d) for d in read}
+        recent = recent_deployments(ids, known)
+        if recent is None or any(entry.status.is_active for entry in recent[1:]):
+            return None
+        return recent
+
+    def _claim(
+        self,
+        deployment: Deployment,
+        read: list[str],
+        ids: list[str],
+        recent: list[DeploymentSummary] | None,
+    ) -> dict[str, Any]:
+        """The project's update: the active slot, `deploymentIds` written as `ids` and
+        `recentDeployments` as `recent` (removed when None), on condition that the slot is free
+        and `deploymentIds` is `read`, the list these were made from.
+
+        The whole list is written: DynamoDB refuses an update whose SET and REMOVE overlap
+        (`deploymentIds` and `deploymentIds[0]`)."""
+        values: dict[str, object] = {":id": deployment.deployment_id, ":ids": ids}
+        assignments = "SET activeDeploymentId = :id, deploymentIds = :ids"
+        if recent is not None:
+            assignments += ", recentDeployments = :recent"
+            values[":recent"] = [entry.to_item() for entry in recent]
+        else:
+            assignments += " REMOVE recentDeployments"
+        unchanged = (
+            "deploymentIds = :read"
+            if read
+            else "(attribute_not_exists(deploymentIds) OR deploymentIds = :read)"
+        )
         return update(
             self._lists.table,
-            key,
-            Expression(
-                "SET activeDeploymentId = :id, deploymentIds = :kept",
-                values={":id": new_id, ":kept": [*kept, new_id]},
+            self._lists.key(deployment.user_id, deployment.project_id),
+            Expression(assignments, values=values),
+            condition=Expression(
+                f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId) AND {unchanged}",
+                values={":read": read},
             ),
-            condition=Expression(f"{free} AND deploymentIds = :read", values={":read": read}),
         )
 
     def _prune(self, user_id: str, deployment_id: str) -> dict[str, Any]:
@@ -136,8 +172,9 @@ class DeploymentStore(ChildTable[Deployment]):
         )
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
-        """Write `new`'s status, error, logs and lease if `old` is still current; a finished
-        deployment frees its project's active slot."""
+        """Write `new`'s status, error, logs and lease if `old` is still current, and its
+        project's side of it (`_mirror`) in the same transaction; `project` as just read
+        (consistently). `LostRace` when either changed since it was read."""
         assignments = "SET #status = :status, logs = :logs, updatedAt = :now, #v = :next"
         names = {"#status": "status", "#v": "version"}
         values: dict[str, object] = {
@@ -165,27 +202,48 @@ class DeploymentStore(ChildTable[Deployment]):
                 ),
             )
         ]
-        if (
-            not new.status.is_active
-            and project is not None
-            and project.active_deployment_id == old.deployment_id
-        ):
-            items.append(
-                update(
-                    self._lists.table,
-                    self._lists.key(project.user_id, project.project_id),
-                    Expression("REMOVE activeDeploymentId"),
-                    condition=Expression(
-                        "activeDeploymentId = :id", values={":id": old.deployment_id}
-                    ),
-                )
-            )
+        if project is not None and (mirrored := self._mirror(project, new)) is not None:
+            items.append(mirrored)
         try:
             await self.dynamo.transact(items)
         except TransactionCancelled as cancelled:
             if cancelled.failed.get(0, {}) is None:
                 raise NotFound("deployment", old.deployment_id) from None
             raise LostRace from None
+
+    def _mirror(self, project: Project, new: Deployment) -> dict[str, Any] | None:
+        """The project's update for a change of its deployment to `new`: the deployment's
+        entry of `recentDeployments` rewritten, on condition that it is still at the index read
+        (or, should the summary have no entry for it, the summary removed: readers then read
+        the deployments, never a status that is not theirs); and a finished deployment frees
+        the active slot it holds. None when the project has neither to change."""
+        clauses: list[str] = []
+        values: dict[str, object] = {}
+        removes: list[str] = []
+        conditions: list[str] = []
+        if project.recent_deployments is not None:
+            listed = [entry.deployment_id for entry in project.recent_deployments]
+            if new.deployment_id in listed:
+                entry = f"recentDeployments[{listed.index(new.deployment_id)}]"
+                clauses.append(f"SET {entry} = :entry")
+                values[":entry"] = DeploymentSummary.of(new).to_item()
+                conditions.append(f"{entry}.deploymentId = :id")
+            else:
+                removes.append("recentDeployments")
+                conditions.append("attribute_exists(projectId)")  # never makes a new item
+        if not new.status.is_active and project.active_deployment_id == new.deployment_id:
+            removes.append("activeDeploymentId")
+            conditions.append("activeDeploymentId = :id")
+        if not conditions:
+            return None
+        if removes:
+            clauses.append(f"REMOVE {', '.join(removes)}")
+        return update(
+            self._lists.table,
+            self._lists.key(project.user_id, project.project_id),
+            Expression(" ".join(clauses), values=values),
+            condition=Expression(" AND ".join(conditions), values={":id": new.deployment_id}),
+        )
 
     async def summaries(
         self, keys: Sequence[tuple[str, str]], *, consistent: bool = False
@@ -240,21 +298,6 @@ class DeploymentStore(ChildTable[Deployment]):
         )
         deployments = (self.parse(item) for page in pages for item in page)
         return {(d.user_id, d.deployment_id): d for d in deployments}
-
-    async def first_page_for_projects(
-        self,
-        user_id: str,
-        project_ids: Sequence[str] | None,
-        *,
-        attributes: Sequence[str] | None = None,
-    ) -> list[Deployment] | None:
-        """Newest first."""
-        deployments = await super().first_page_for_projects(
-            user_id, project_ids, attributes=attributes
-        )
-        if deployments is not None:
-            deployments.sort(key=lambda deployment: deployment.deployment_id, reverse=True)
-        return deployments
 
 
 def _past_retention(deployment_ids: list[str]) -> list[str]:

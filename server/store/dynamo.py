@@ -43,6 +43,7 @@ T = TypeVar("T")
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 TRANSACTION_RETRIES = 10
+TRANSACTION_CONFLICT = "TransactionConflictException"
 UNPROCESSED_RETRIES = 8
 THROTTLING_CODES = frozenset(
     {
@@ -429,20 +430,27 @@ class Dynamo:
     async def _call(
         operation: Callable[..., Awaitable[dict[str, Any]]], params: dict[str, Any]
     ) -> dict[str, Any]:
-        try:
-            return await operation(**params)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "ConditionalCheckFailedException":
-                old = error.response.get("Item")
-                raise ConditionFailed(from_item(old) if old else None) from None
-            if code in THROTTLING_CODES:
-                logger.warning("DynamoDB still refused %s after retries: %s", code, error)
-                raise ServiceUnavailable("DynamoDB is busy; retry shortly") from error
-            raise
-        except UNREACHABLE as error:
-            logger.warning("DynamoDB unreachable: %s", error)
-            raise ServiceUnavailable("DynamoDB is unreachable; retry shortly") from error
+        for attempt in range(TRANSACTION_RETRIES):
+            try:
+                return await operation(**params)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code == "ConditionalCheckFailedException":
+                    old = error.response.get("Item")
+                    raise ConditionFailed(from_item(old) if old else None) from None
+                if code in THROTTLING_CODES:
+                    logger.warning("DynamoDB still refused %s after retries: %s", code, error)
+                    raise ServiceUnavailable("DynamoDB is busy; retry shortly") from error
+                if code != TRANSACTION_CONFLICT:
+                    raise
+            except UNREACHABLE as error:
+                logger.warning("DynamoDB unreachable: %s", error)
+                raise ServiceUnavailable("DynamoDB is unreachable; retry shortly") from error
+            # A single write to an item that a transaction in flight holds (a project item,
+            # which every status change of its deployments writes) is refused and did nothing:
+            # botocore does not retry it, so it is retried here.
+            await _backoff(attempt)
+        raise ServiceUnavailable("DynamoDB kept refusing a write under contention; retry")
 
 
 def _key_of(key: Mapping[str, object]) -> tuple[tuple[str, object], ...]:

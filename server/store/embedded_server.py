@@ -14,10 +14,15 @@ reads their items as DynamoDB JSON already, so the walk changes nothing but the 
 An update that replaces an attribute is held to the item size limit as DynamoDB holds it: the
 item as it will be. moto 5.2 adds the new value to the whole item, the value it replaces
 included, so a deployment whose logs fill most of its item could never take another line.
+
+A transaction backs up the items it writes, not the tables: moto 5.2 deep-copies every table
+a transaction touches before writing, so each transaction cost time in proportion to all the
+data of those tables (seconds once they held tens of megabytes of deployments).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -27,9 +32,12 @@ import threading
 import time
 from typing import Any
 
+import moto.dynamodb.models as backends
 from moto.core.responses import ActionContext, ActionResult
 from moto.dynamodb.exceptions import ItemSizeTooLarge
-from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
@@ -45,6 +53,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     answer_reads_plainly()
     count_replaced_attributes_once()
+    back_up_items_not_tables()
     server = make_server(
         "127.0.0.1",
         0,
@@ -103,6 +112,60 @@ def count_replaced_attributes_once() -> None:
         dict.__setitem__(self, key, value)
 
     LimitedSizeDict.__setitem__ = __setitem__  # type: ignore[method-assign]
+
+
+class _TablesUncopied:
+    """moto's backend module's `copy`, but a table's deep copy is the table itself."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def back_up_items_not_tables() -> None:
+    """A failed transaction puts back the items it wrote, from copies of those items alone."""
+    backends.copy = _TablesUncopied  # type: ignore[attr-defined,assignment]
+    write_all = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        backups = [backup for item in transact_items if (backup := _backup(self, item))]
+        try:
+            write_all(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, old in reversed(backups):
+                _restore(table, hash_key, range_key, old)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+Backup = tuple[Table, DynamoType, DynamoType | None, Item | None]
+
+
+def _backup(backend: DynamoDBBackend, transact_item: dict[str, Any]) -> Backup | None:
+    """The item a transaction's write may change, as it is (None: absent), with its key."""
+    try:
+        (operation,) = transact_item.values()
+        table = backend.tables[operation["TableName"]]
+        key = operation.get("Key") or operation["Item"]
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    except (KeyError, TypeError, ValueError):
+        return None  # a malformed write: moto refuses the transaction before writing anything
+    old = table.get_item(hash_key, range_key)
+    return table, hash_key, range_key, copy.deepcopy(old)
+
+
+def _restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, old: Any) -> None:
+    if range_key is None:
+        if old is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = old
+    elif old is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = old
 
 
 def _exit_when_parent_goes() -> None:

@@ -6,8 +6,10 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from server.store import Store
+from server.errors import ServiceUnavailable
+from server.store import Store, dynamo
 from server.store.dynamo import ConditionFailed, Dynamo, Expression
 from server.store.instrument import track
 
@@ -195,3 +197,55 @@ async def test_unprocessed_keys_asked_for_again_keep_their_projection(store: Sto
     assert client.batch_calls == 2
     assert sorted(item["toolId"] for item in found) == sorted(key["toolId"] for key in keys)
     assert all(set(item) == {"toolId"} for item in found)
+
+
+class ConflictingWrites:
+    """The real client, except that its first `conflicts` UpdateItem calls are refused with
+    `TransactionConflictException`, as DynamoDB refuses a single write to an item that a
+    transaction in flight holds (which moto never does)."""
+
+    def __init__(self, client: object, conflicts: int) -> None:
+        self._client = client
+        self._conflicts = conflicts
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    async def update_item(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls <= self._conflicts:
+            raise ClientError(
+                {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}},
+                "UpdateItem",
+            )
+        return await self._client.update_item(**params)  # type: ignore[attr-defined,no-any-return]
+
+
+RENAME = Expression("SET #n = :n", {"#n": "name"}, {":n": "renamed"})
+
+
+async def test_a_single_write_refused_for_a_transaction_in_flight_is_retried(store: Store) -> None:
+    key = {"userId": f"busy-{uuid.uuid4().hex}", "projectId": "p1"}
+    await store.dynamo.put_item(store.tables.projects, {**key, "name": "before"})
+    client = ConflictingWrites(store.client, conflicts=2)
+
+    updated = await Dynamo(client).update_item(store.tables.projects, key, RENAME)
+
+    assert client.calls == 3
+    assert updated == {**key, "name": "renamed"}
+
+
+async def test_a_single_write_that_keeps_conflicting_is_service_unavailable(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dynamo, "TRANSACTION_RETRIES", 3)
+    key = {"userId": f"busy-{uuid.uuid4().hex}", "projectId": "p1"}
+    await store.dynamo.put_item(store.tables.projects, {**key, "name": "before"})
+    client = ConflictingWrites(store.client, conflicts=1_000)
+
+    with pytest.raises(ServiceUnavailable):
+        await Dynamo(client).update_item(store.tables.projects, key, RENAME)
+
+    assert client.calls == 3
+    assert await store.dynamo.get_item(store.tables.projects, key) == {**key, "name": "before"}

@@ -15,8 +15,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
+from server.store import Store
+from server.store.dynamo import Expression, TransactionCancelled, check, delete, put, update
 from server.store.embedded import EmbeddedDynamoDB
 from tests.servers import free_port
 
@@ -244,3 +247,51 @@ def test_an_update_is_held_to_the_item_limit_as_the_item_will_be(dynamodb_endpoi
         client.delete_table(TableName=table)
 
     assert stored["logs"]["S"] == "b" * 300_000
+
+
+async def test_a_cancelled_transaction_leaves_every_item_as_it_was(store: Store) -> None:
+    """The embedded DynamoDB backs up the items a transaction writes (not whole tables, as moto
+    does): a put, an update and a delete before a failing condition are all undone."""
+    user = f"rollback-{uuid.uuid4().hex}"
+    table = store.tables.environment
+    kept = {"userId": user, "envId": "kept", "value": "before"}
+    doomed = {"userId": user, "envId": "doomed", "value": "stays"}
+    await store.dynamo.batch_write(table, puts=[kept, doomed])
+    writes = [
+        put(table, {"userId": user, "envId": "new", "value": "never"}),
+        update(
+            table,
+            {"userId": user, "envId": "kept"},
+            Expression("SET #v = :v", {"#v": "value"}, {":v": "after"}),
+        ),
+        delete(table, {"userId": user, "envId": "doomed"}),
+        check(table, {"userId": user, "envId": "absent"}, Expression("attribute_exists(envId)")),
+    ]
+
+    with pytest.raises(TransactionCancelled) as cancelled:
+        await store.dynamo.transact(writes)
+
+    assert list(cancelled.value.failed) == [3]
+    keys = [{"userId": user, "envId": name} for name in ("kept", "doomed", "new")]
+    found = await store.dynamo.batch_get(table, keys, consistent=True)
+    assert sorted(found, key=lambda item: item["envId"]) == [doomed, kept]
+
+
+async def test_a_transaction_refused_for_naming_an_item_twice_writes_nothing(store: Store) -> None:
+    user = f"twice-{uuid.uuid4().hex}"
+    table = store.tables.environment
+    original = {"userId": user, "envId": "one", "value": "before"}
+    await store.dynamo.batch_write(table, puts=[original])
+    changed = Expression("SET #v = :v", {"#v": "value"}, {":v": "after"})
+
+    with pytest.raises(ClientError):
+        await store.dynamo.transact(
+            [
+                put(table, {"userId": user, "envId": "two", "value": "never"}),
+                update(table, {"userId": user, "envId": "one"}, changed),
+                update(table, {"userId": user, "envId": "one"}, changed),
+            ]
+        )
+
+    keys = [{"userId": user, "envId": name} for name in ("one", "two")]
+    assert await store.dynamo.batch_get(table, keys, consistent=True) == [original]
