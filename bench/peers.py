@@ -5,8 +5,8 @@ Usage: python bench/peers.py [--latency-ms 5] [--projects 1,10,50,200] [--runs 5
 
 Three servers answer the four operations of `bench/reads.py` (Dashboard, `project(id)`,
 `agent(id) { tools builtinTools }`, `deployment(id) { project { name } }`), each in its own
-process, over one embedded DynamoDB (moto, `--latency-ms` before every request) seeded once per
-profile and P:
+process, over one embedded DynamoDB (moto, `--latency-ms` before every request) per profile and
+P, seeded once:
 - server:     `python -m server serve`, as shipped (`bench/dashboard.py`'s `api_server`);
 - apollo:     `bench/peers/apollo/server.js`, Apollo Server + DataLoader in Node, one loader per
               table batching BatchGetItem by id (`npm ci` runs first when `node_modules` is
@@ -22,7 +22,10 @@ all three are measured the same way, on the wire:
   Query page reads every item of the partition from its start key on, whole, up to 1 MB; Get
   and BatchGet read each named item whole) and its floor (the full size of what the answer
   shows), and eventually consistent read units;
-- p50/p95 latency at the client, and the server process's own CPU per operation (/proc).
+- p50/p95 latency at the client, the server process's own CPU per operation (/proc), and
+  moto's CPU per operation (its share of the latency, which does not carry over to DynamoDB).
+Each profile and P is seeded on a moto of its own: moto's Query walks the whole table, so other
+users' items would slow Queries that DynamoDB answers from the partition alone.
 Before measuring, every operation's `data` from the peers is compared with the server's; a
 difference is printed and listed under the table. Runs of the three servers are interleaved
 (server, apollo, strawberry, server, ...) after one warm-up each, at concurrency 1.
@@ -68,9 +71,9 @@ APOLLO = PEERS / "apollo"
 STRAWBERRY = PEERS / "strawberry_dataloader.py"
 SERVERS = ("server", "apollo", "strawberry")
 READY_SECONDS = 60
-# Headers that belong to one hop of HTTP, not to the request the proxy passes on.
 # What a server's failure to answer looks like to `ask`.
 FAILURES = (RuntimeError, ValueError, httpx.HTTPError)
+# Headers that belong to one hop of HTTP, not to the request the proxy passes on.
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade"}
 )
@@ -350,6 +353,7 @@ def launch(name: str, endpoint: str) -> Any:
 class Sample:
     latency: float
     cpu: float
+    moto_cpu: float
     requests: int
     rounds: int
     read: int
@@ -399,17 +403,21 @@ async def sample(
     user: str,
     document: str,
     variables: dict[str, Any],
+    moto_pid: int,
 ) -> Sample:
     peer.proxy.take()
+    moto_before = process_cpu_seconds(moto_pid)
     cpu_before, started = process_cpu_seconds(peer.pid), time.perf_counter()
     await ask(http, peer, user, document, variables)
     latency = time.perf_counter() - started
     cpu = process_cpu_seconds(peer.pid) - cpu_before
+    moto_cpu = process_cpu_seconds(moto_pid) - moto_before
     calls = peer.proxy.take()
     cost = read_cost(index, [read for call in calls for read in reads_of(call)])
     return Sample(
         latency=latency,
         cpu=cpu,
+        moto_cpu=moto_cpu,
         requests=len(calls),
         rounds=sequential_rounds(calls),
         read=cost.bytes,
@@ -450,6 +458,7 @@ async def measure_cell(
     cell: tuple[str, int, str, str],
     runs: int,
     differences: list[str],
+    moto_pid: int,
 ) -> list[Result]:
     profile, p, user, project_id = cell
     results = []
@@ -479,7 +488,7 @@ async def measure_cell(
                     continue
                 try:
                     samples[peer.name].append(
-                        await sample(http, peer, index, user, document, variables)
+                        await sample(http, peer, index, user, document, variables, moto_pid)
                     )
                 except FAILURES as error:
                     note(differences, f"{where}: {peer.name} failed: {str(error)[:300]}")
@@ -492,8 +501,16 @@ async def measure_cell(
 
 @dataclass
 class Timings:
-    seeding: float = 0.0
+    """Seconds spent per cell: seeding (with starting moto and the servers) and measuring."""
+
+    seeding: dict[tuple[str, int], float] = field(default_factory=dict)
     measuring: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"{profile} P={p} {seeding:.0f} + {self.measuring.get((profile, p), 0):.0f} s"
+            for (profile, p), seeding in self.seeding.items()
+        )
 
 
 async def bench(args: argparse.Namespace, timings: Timings) -> tuple[list[Result], list[str]]:
@@ -509,52 +526,66 @@ async def bench(args: argparse.Namespace, timings: Timings) -> tuple[list[Result
     results: list[Result] = []
     differences: list[str] = []
     proxies = ProxyThread()
+    print(HEADER, flush=True)  # noqa: T201
     try:
-        with EmbeddedDynamoDB() as moto:
-            settings = Settings(
-                store="dynamodb",
-                dynamodb_endpoint_url=moto,
-                table_prefix=PREFIX,
-                dynamodb_read_timeout=300,
-            )
-            async with open_store(settings) as store:
-                await store.create_tables()
-                await store.seed_builtin_tools()
-                index = Index(store)
-                await index.load_catalog()
-                cells = []
-                started = time.perf_counter()
-                for profile in args.profiles:
-                    for p in args.projects:
-                        user = f"peers-{profile}-{p}"
-                        project_ids = await PROFILES[profile](store, user, p)
-                        await index.load(user)
-                        cells.append((profile, p, user, project_ids[0]))
-                        say(f"seeded {profile} P={p}")
-                timings.seeding = time.perf_counter() - started
-            with three_servers(proxies, moto, with_node) as servers:
-                async with httpx.AsyncClient(timeout=900) as http:
-                    print(HEADER, flush=True)  # noqa: T201
-                    for cell in cells:
-                        started = time.perf_counter()
-                        results += await measure_cell(
-                            http, servers, index, cell, args.runs, differences
-                        )
-                        timings.measuring[cell[:2]] = time.perf_counter() - started
-                        say(
-                            f"measured {cell[0]} P={cell[1]} in {timings.measuring[cell[:2]]:.0f} s"
-                        )
+        for profile in args.profiles:
+            for p in args.projects:
+                results += await bench_cell(
+                    args, profile, p, proxies, with_node, timings, differences
+                )
     finally:
         proxies.close()
     return results, differences
+
+
+async def bench_cell(
+    args: argparse.Namespace,
+    profile: str,
+    p: int,
+    proxies: ProxyThread,
+    with_node: bool,
+    timings: Timings,
+    differences: list[str],
+) -> list[Result]:
+    """One profile and P on a moto of its own: moto's Query walks every item of the table,
+    whoever's partition holds it, so other cells' items would slow the servers' Queries
+    (and only theirs: gets are by key), where DynamoDB reads only the partition."""
+    started = time.perf_counter()
+    user = f"peers-{profile}-{p}"
+    embedded = EmbeddedDynamoDB()
+    with embedded as moto:
+        assert embedded.pid is not None
+        settings = Settings(
+            store="dynamodb", dynamodb_endpoint_url=moto, table_prefix=PREFIX,
+            dynamodb_read_timeout=300,
+        )  # fmt: skip
+        async with open_store(settings) as store:
+            await store.create_tables()
+            await store.seed_builtin_tools()
+            index = Index(store)
+            await index.load_catalog()
+            project_ids = await PROFILES[profile](store, user, p)
+            await index.load(user)
+        say(f"seeded {profile} P={p}")
+        with three_servers(proxies, moto, with_node) as servers:
+            timings.seeding[(profile, p)] = time.perf_counter() - started
+            started = time.perf_counter()
+            async with httpx.AsyncClient(timeout=900) as http:
+                cell = (profile, p, user, project_ids[0])
+                results = await measure_cell(
+                    http, servers, index, cell, args.runs, differences, embedded.pid
+                )
+            timings.measuring[(profile, p)] = time.perf_counter() - started
+    say(f"measured {profile} P={p} in {timings.measuring[(profile, p)]:.0f} s")
+    return results
 
 
 # -- the report ------------------------------------------------------------------------------
 
 HEADER = (
     "| profile | operation | P | server | requests | rounds | read KB | floor KB | read/floor "
-    "| read units | p50 ms | p95 ms | server CPU ms |\n"
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| read units | p50 ms | p95 ms | server CPU ms | moto CPU ms |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
@@ -564,18 +595,24 @@ METHOD = """\
 chunks of 100 in parallel, children by the ids the project item lists, deployments read whole,
 built-in tools by name from their table); **strawberry** is
 `bench/peers/strawberry_dataloader.py` (strawberry's documented DataLoader pattern, the same
-access pattern, aioboto3's resource layer, under uvicorn). All three run in their own processes
-on one moto, each through a recording proxy of the benchmark's (about 1.5 ms a round on the
-1-project Dashboard), so requests, sequential rounds (a round starts when a request starts with
-none in flight) and bytes are counted the same way, on the wire. Bytes and read units follow
-`bench/reads.py`'s rules, from the keys each request names: a Query page reads every item of
-the partition from its start key on, whole, up to 1 MB; Get and BatchGet read each named item
-whole (0.5 unit per 4 KB of each item, a Query's per page total). The floor is the full size
-of the items the answer shows (a listed deployment counts 300 bytes). CPU is each server
-process's own (all its threads, from /proc, in 10 ms ticks: within about 2 ms per operation at
-5 runs). For the run the server's deployment sweep and built-in catalog refresh (background
-Scans) are held off; the peers read the built-in tools from DynamoDB on every request. Before
-measuring, each operation's `data` from the peers is compared with the server's."""
+access pattern, aioboto3's resource layer, under uvicorn). Each profile and P gets a moto of its
+own (moto's Query walks every item of the table, whoever's partition holds it, so other users'
+items would slow the server's Queries where DynamoDB reads only the partition). The three
+servers run in their own processes, each through a recording proxy of the benchmark's (about 1.5
+ms a round on the 1-project Dashboard), so requests, sequential rounds (a round starts when a
+request starts with none in flight) and bytes are counted the same way, on the wire. Bytes and
+read units follow `bench/reads.py`'s rules, from the keys each request names: a Query page reads
+every item of the partition from its start key on, whole, up to 1 MB; Get and BatchGet read each
+named item whole (0.5 unit per 4 KB of each item, a Query's per page total). The floor is the
+full size of the items the answer shows (a listed deployment counts 300 bytes). CPU is each
+server process's own (all its threads, from /proc, in 10 ms ticks: within about 2 ms per
+operation at 5 runs). moto CPU is the embedded DynamoDB's, per operation: moto answers one
+request at a time and its work follows the items it walks and serializes (a Query walks the
+whole table), not DynamoDB's service time, so latency here is about rounds times (5 ms + the
+proxy) plus moto CPU plus server CPU; rounds and bytes carry over to DynamoDB, moto's share of
+the latency does not. For the run the server's deployment sweep and built-in catalog refresh
+(background Scans) are held off; the peers read the built-in tools from DynamoDB on every
+request. Before measuring, each operation's `data` from the peers is compared with the server's."""
 
 
 def format_row(r: Result) -> str:
@@ -585,7 +622,7 @@ def format_row(r: Result) -> str:
         f"| {r.profile} | {r.operation} | {r.projects} | {r.server} | {short(r.mean('requests'))} "
         f"| {short(r.mean('rounds'))} | {read / 1024:,.1f} | {shown / 1024:,.1f} | {ratio:,.1f} "
         f"| {r.mean('units'):,.1f} | {r.p50_ms:.0f} | {r.p95_ms:.0f} "
-        f"| {1000 * r.mean('cpu'):.0f} |"
+        f"| {1000 * r.mean('cpu'):.0f} | {1000 * r.mean('moto_cpu'):.0f} |"
     )
 
 
@@ -595,14 +632,15 @@ def short(count: float) -> str:
 
 
 def standings(results: list[Result]) -> list[str]:
-    """For latency, bytes read and CPU: in how many cells the server comes first, and the
-    cells where a peer does better."""
+    """For latency, bytes and units read and CPU: in how many cells the server comes first,
+    and the cells where a peer does better."""
     cells: dict[tuple[str, str, int], dict[str, Result]] = {}
     for r in results:
         cells.setdefault((r.profile, r.operation, r.projects), {})[r.server] = r
     measures = (
         ("p50 latency", lambda r: r.p50_ms, "ms"),
         ("bytes read", lambda r: r.mean("read") / 1024, "KB"),
+        ("read units", lambda r: r.mean("units"), "units"),
         ("server CPU", lambda r: 1000 * r.mean("cpu"), "ms"),
     )
     lines = []
@@ -649,8 +687,7 @@ def main() -> None:
     total = time.perf_counter() - started
     text = report(results, differences)
     print("\n" + "\n".join(standings(results)), flush=True)  # noqa: T201
-    spent = ", ".join(f"{p} P={n} {s:.0f} s" for (p, n), s in timings.measuring.items())
-    took = f"{total:.0f} s in all: seeding {timings.seeding:.0f} s; measuring {spent}"
+    took = f"{total:.0f} s in all (per cell, seeding and starting + measuring: {timings})"
     say(took)
     if args.write:
         command = "python bench/peers.py " + " ".join(sys.argv[1:])
