@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/cost.py --write BENCHMARKS.md
 	$(BIN)/python bench/reads.py --write BENCHMARKS.md
+	$(BIN)/python bench/peers.py --write BENCHMARKS.md
 
 schema: $(STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql

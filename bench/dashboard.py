@@ -151,14 +151,16 @@ def summarize(mode: str, query: str, projects: int, concurrency: int, sample: An
 
 
 @contextmanager
-def api_server(endpoint: str, *, naive: bool) -> Iterator[tuple[str, int]]:
+def api_server(
+    endpoint: str, *, naive: bool, debug_extensions: bool = True
+) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,
         "STORE": "dynamodb",
         "DYNAMODB_ENDPOINT_URL": endpoint,
         "TABLE_PREFIX": PREFIX,
-        "DEBUG_EXTENSIONS": "true",
+        "DEBUG_EXTENSIONS": "true" if debug_extensions else "false",
         "BENCH_NAIVE_LOADERS": "true" if naive else "false",
         # moto serves one request at a time: at 16 concurrent operations the queue is long.
         "DYNAMODB_READ_TIMEOUT": "300",
