@@ -3,9 +3,9 @@
 Usage: python bench/reads.py [--latency-ms 5] [--projects 1,10,50,200] [--runs 5]
                              [--profiles small,realistic] [--write BENCHMARKS.md]
 
-Seeds one user per profile and P on the embedded DynamoDB (moto, `--latency-ms` before every
-request) and runs each operation `--runs` times (after a warm-up, concurrency 1) against
-`python -m server serve` in its own process, with `DEBUG_EXTENSIONS` on. The response's
+Seeds one user per profile and P, each on an embedded DynamoDB of its own (moto,
+`--latency-ms` before every request), and runs each operation `--runs` times (after a
+warm-up, concurrency 1) against `python -m server serve` in its own process, with `DEBUG_EXTENSIONS` on. The response's
 `extensions.dynamodb.reads` names what each DynamoDB call read; moto does not bill by size, so
 the bytes are computed here from the seeded items with `server.store.codec.item_size`:
 - a Query page reads every item of the user's partition from its start key on, filtered out
@@ -325,6 +325,19 @@ async def bench(args: argparse.Namespace) -> list[Result]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     results: list[Result] = []
+    print(HEADER, flush=True)  # noqa: T201
+    for profile in args.profiles:
+        for p in args.projects:
+            for result in await bench_cell(args, profile, p):
+                results.append(result)
+                print(format_row(result), flush=True)  # noqa: T201
+    return results
+
+
+async def bench_cell(args: argparse.Namespace, profile: str, p: int) -> list[Result]:
+    """One profile at one P, on a DynamoDB of its own: moto's Query walks every item of the
+    table, not only the user's partition, so other cells' items would slow this one's."""
+    results: list[Result] = []
     with EmbeddedDynamoDB() as endpoint:
         settings = Settings(
             store="dynamodb",
@@ -337,26 +350,19 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             await store.seed_builtin_tools()
             index = Index(store)
             await index.load_catalog()
-            cells = []
-            for profile in args.profiles:
-                for p in args.projects:
-                    user = f"reads-{profile}-{p}"
-                    project_ids = await PROFILES[profile](store, user, p)
-                    await index.load(user)
-                    cells.append((profile, p, user, project_ids[0]))
-                    print(f"seeded {profile} P={p}", file=sys.stderr, flush=True)  # noqa: T201
+            user = f"reads-{profile}-{p}"
+            project_ids = await PROFILES[profile](store, user, p)
+            await index.load(user)
             with api_server(endpoint, naive=False) as (base, pid):
                 async with httpx.AsyncClient(base_url=base, timeout=900) as http:
-                    print(HEADER, flush=True)  # noqa: T201
-                    for profile, p, user, project_id in cells:
-                        operations = documents(index, user, project_id)
-                        for operation, (document, variables) in operations.items():
-                            result = await run_operation(
+                    operations = documents(index, user, project_ids[0])
+                    for operation, (document, variables) in operations.items():
+                        results.append(
+                            await run_operation(
                                 http, pid, index, user, profile, operation, p, document,
                                 variables, args.runs,
-                            )  # fmt: skip
-                            results.append(result)
-                            print(format_row(result), flush=True)  # noqa: T201
+                            )
+                        )  # fmt: skip
     return results
 
 
