@@ -5,8 +5,9 @@ Usage: python bench/reads.py [--latency-ms 5] [--projects 1,10,50,200] [--runs 5
 
 Seeds one user per profile and P, each on an embedded DynamoDB of its own (moto,
 `--latency-ms` before every request), and runs each operation `--runs` times (after a
-warm-up, concurrency 1) against `python -m server serve` in its own process, with `DEBUG_EXTENSIONS` on. The response's
-`extensions.dynamodb.reads` names what each DynamoDB call read; moto does not bill by size, so
+warm-up, concurrency 1) against `python -m server serve` in its own process, with
+`DEBUG_EXTENSIONS` on. The response's `extensions.dynamodb.reads` names what each DynamoDB
+call read; moto does not bill by size, so
 the bytes are computed here from the seeded items with `server.store.codec.item_size`:
 - a Query page reads every item of the user's partition from its start key on, filtered out
   or not and whole even under a `ProjectionExpression`, until 1 MB (DynamoDB's page);
