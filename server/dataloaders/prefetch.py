@@ -68,13 +68,16 @@ class Listed(Generic[ChildT]):
 
     def prime(self, user_id: str, projects: Sequence[Project], page: Page) -> None:
         """Prime each item of `page` by id, and each project whose listed children are all
-        known (on the page, or absent from a page that held the whole partition)."""
+        known (on the page, or absent from a page that held the whole partition); start
+        reading the others by id at once, so that every table's second round starts together
+        rather than when the fields that need them are reached."""
         items, complete = page
         found: dict[str, ChildT] = {self.id_of(item): item for item in items}
         self.by_id.prime_many({(user_id, item_id): item for item_id, item in found.items()})
         for project in projects:
             ids = self.ids_of(project)
-            if complete or all(child_id in found for child_id in ids):
+            missing = [child_id for child_id in ids if child_id not in found]
+            if complete or not missing:
                 children = [
                     child
                     for child_id in ids
@@ -82,6 +85,9 @@ class Listed(Generic[ChildT]):
                     and child.project_id == project.project_id
                 ]
                 self.by_project.prime((user_id, project.project_id), children)
+            else:
+                for child_id in missing:  # awaited by `by_project` when the field is reached
+                    self.by_id.load((user_id, child_id))
 
 
 async def prefetch(
@@ -147,8 +153,11 @@ def _prime_main_configs(context: Context, projects: Sequence[Project], page: Pag
     configs: list[MainConfig]
     configs, complete = page
     by_project = {config.project_id: config for config in configs}
+    loader = context.loaders.main_config_by_id
     for project in projects:
         config = by_project.get(project.project_id)
+        key = (project.user_id, main_config_id(project.project_id))
         if config is not None or complete:
-            key = (project.user_id, main_config_id(project.project_id))
-            context.loaders.main_config_by_id.prime(key, config)
+            loader.prime(key, config)
+        elif project.main_agent_config is not None:
+            loader.load(key)  # read by id now, with the other tables' second round
