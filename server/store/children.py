@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -18,9 +20,9 @@ __all__ = ["ChildTable", "LostRace", "ProjectLists", "and_", "at_version", "sett
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
 
-# Filters take at most 100 operands for IN; more projects than that are filtered here instead.
-MAX_IN_OPERANDS = 100
 RACE_RETRIES = 10
+RACE_BACKOFF = 0.005  # seconds, doubled with each retry, up to RACE_BACKOFF_MAX
+RACE_BACKOFF_MAX = 0.2
 # A project that can take children: it exists and no cascade delete has begun on it.
 LIVE_PROJECT = "attribute_exists(projectId) AND attribute_not_exists(deleting)"
 
@@ -43,12 +45,14 @@ class LostRace(Exception):
 
 
 async def settle(attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run `attempt` until it does not lose a race (bounded)."""
-    for _ in range(RACE_RETRIES):
+    """Run `attempt` until it does not lose a race (bounded). Each retry waits a random
+    moment, up to twice as long as the last, so that writers racing for the same items take
+    turns instead of colliding again and again."""
+    for retry in range(RACE_RETRIES):
         try:
             return await attempt()
         except LostRace:
-            continue
+            await asyncio.sleep(random.uniform(0, min(RACE_BACKOFF * 2**retry, RACE_BACKOFF_MAX)))
     raise ServiceUnavailable("too many concurrent changes to the same items; retry")
 
 
@@ -96,30 +100,6 @@ class ChildTable(Generic[ModelT]):
             if child is not None and getattr(child, "project_id", None) == project.project_id
         ]
 
-    async def list_for_projects(
-        self,
-        user_id: str,
-        project_ids: Sequence[str] | None,
-        *,
-        attributes: Sequence[str] | None = None,
-        consistent: bool = False,
-    ) -> list[ModelT]:
-        """The children of `project_ids` (None: of every project): one Query of the user's
-        partition, to its end."""
-        wanted = set(project_ids) if project_ids is not None else None
-        items = self.dynamo.query(
-            self.table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=_project_filter(project_ids),
-            attributes=attributes,
-            consistent=consistent,
-        )
-        return [
-            self.parse(item)
-            async for item in items
-            if wanted is None or item.get("projectId") in wanted
-        ]
-
     async def first_page(self, user_id: str) -> tuple[list[ModelT], bool]:
         """The user's children found on the first page of their partition (one request, at
         most 1 MB read), and whether that page held them all."""
@@ -129,28 +109,6 @@ class ChildTable(Generic[ModelT]):
             where=Expression("attribute_exists(projectId)"),
         )
         return [self.parse(item) for item in items], not more
-
-    async def first_page_for_projects(
-        self,
-        user_id: str,
-        project_ids: Sequence[str] | None,
-        *,
-        attributes: Sequence[str] | None = None,
-    ) -> list[ModelT] | None:
-        """The children of `project_ids` (None: of every project) if the first page of the
-        user's partition (one request) holds them all; None when the partition goes on."""
-        items, more = await self.dynamo.query_first_page(
-            self.table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=_project_filter(project_ids),
-            attributes=attributes,
-        )
-        if more:
-            return None
-        wanted = set(project_ids) if project_ids is not None else None
-        return [
-            self.parse(item) for item in items if wanted is None or item.get("projectId") in wanted
-        ]
 
     def revise(
         self,
@@ -198,13 +156,6 @@ class ChildTable(Generic[ModelT]):
             consistent=True,
         )
         return [item async for item in items]
-
-
-def _project_filter(project_ids: Sequence[str] | None) -> Expression:
-    if project_ids is None or len(project_ids) > MAX_IN_OPERANDS:
-        return Expression("attribute_exists(projectId)")
-    values: dict[str, object] = {f":p{index}": pid for index, pid in enumerate(project_ids)}
-    return Expression(f"projectId IN ({', '.join(values)})", values=values)
 
 
 class ProjectLists:
