@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import append_section  # noqa: E402
 from bench.seeding import SMALL, seed_projects  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
@@ -467,17 +467,12 @@ def main() -> None:
     text = report(results, args)
     print(text)  # noqa: T201
     if args.write:
-        command = "python bench/dashboard.py " + " ".join(sys.argv[1:])
-        machine = (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        append_section(
+            args.write,
+            "Dashboard and project(id)",
+            f"{args.latency_ms} ms added to every DynamoDB request.",
+            text,
         )
-        section = (
-            f"\n## Dashboard and project(id), {time.strftime('%Y-%m-%d')}\n\n"
-            f"Command: `{command}` ({machine}); {args.latency_ms} ms added to every DynamoDB "
-            f"request.\n\n{text}\n"
-        )
-        with args.write.open("a") as out:
-            out.write(section)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import asyncio
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -61,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import PREFIX, api_server, process_cpu_seconds  # noqa: E402
 from bench.reads import PROFILES, Index, documents, floor, read_cost  # noqa: E402
+from bench.report import append_section, parsed_sizes, size_arguments  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import open_store  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
@@ -673,14 +673,8 @@ def report(results: list[Result], differences: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=5.0)
-    parser.add_argument("--projects", default="1,10,50,200")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--profiles", default="small,realistic")
-    parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
-    args = parser.parse_args()
-    args.projects = [int(p) for p in args.projects.split(",")]
-    args.profiles = args.profiles.split(",")
+    size_arguments(parser)
+    args = parsed_sizes(parser)
     started = time.perf_counter()
     timings = Timings()
     results, differences = asyncio.run(bench(args, timings))
@@ -690,20 +684,14 @@ def main() -> None:
     took = f"{total:.0f} s in all (per cell, seeding and starting + measuring: {timings})"
     say(took)
     if args.write:
-        command = "python bench/peers.py " + " ".join(sys.argv[1:])
-        machine = (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        append_section(
+            args.write,
+            "Side by side with Apollo + DataLoader and strawberry's DataLoader pattern",
+            f"Node {node_version()}; {args.latency_ms} ms added to every DynamoDB request; "
+            f"{args.runs} runs per server and cell after a warm-up, interleaved, "
+            f"concurrency 1; {took}.",
+            f"{METHOD}\n\n{text}",
         )
-        node = node_version()
-        section = (
-            f"\n## Side by side with Apollo + DataLoader and strawberry's DataLoader pattern, "
-            f"{time.strftime('%Y-%m-%d')}\n\n"
-            f"Command: `{command}` ({machine}, Node {node}); {args.latency_ms} ms "
-            f"added to every DynamoDB request; {args.runs} runs per server and cell after a "
-            f"warm-up, interleaved, concurrency 1; {took}.\n\n{METHOD}\n\n{text}\n"
-        )
-        with args.write.open("a") as out:
-            out.write(section)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -49,6 +48,7 @@ from bench.dashboard import (  # noqa: E402
     process_cpu_seconds,
 )
 from bench.dashboard import seed as seed_small  # noqa: E402
+from bench.report import append_section, parsed_sizes, size_arguments  # noqa: E402
 from bench.seeding import REALISTIC, seed_projects  # noqa: E402
 from server.models import (  # noqa: E402
     main_config_id,
@@ -406,33 +406,19 @@ def format_row(r: Result) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=5.0)
-    parser.add_argument("--projects", default="1,10,50,200")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--profiles", default="small,realistic")
-    parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
-    args = parser.parse_args()
-    args.projects = [int(p) for p in args.projects.split(",")]
-    args.profiles = args.profiles.split(",")
+    size_arguments(parser)
+    args = parsed_sizes(parser)
     started = time.perf_counter()
     results = asyncio.run(bench(args))
     print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # noqa: T201
     if args.write:
-        command = "python bench/reads.py " + " ".join(sys.argv[1:])
-        machine = (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        append_section(
+            args.write,
+            "Bytes read per operation at realistic sizes",
+            f"{args.latency_ms} ms added to every DynamoDB request; {args.runs} runs per cell "
+            "after a warm-up, concurrency 1.",
+            HEADER + "\n" + "\n".join(format_row(r) for r in results),
         )
-        section = (
-            f"\n## Bytes read per operation at realistic sizes, {time.strftime('%Y-%m-%d')}\n\n"
-            f"Command: `{command}` ({machine}); {args.latency_ms} ms added to every DynamoDB "
-            f"request; {args.runs} runs per cell after a warm-up, concurrency 1.\n\n"
-            + HEADER
-            + "\n"
-            + "\n".join(format_row(r) for r in results)
-            + "\n"
-        )
-        with args.write.open("a") as out:
-            out.write(section)
 
 
 if __name__ == "__main__":
