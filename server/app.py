@@ -29,10 +29,11 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from server.auth import Authenticator, Identity, make_authenticator
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
-from server.deployer import DeploymentWorker, ValidatingDeployer
+from server.deployments.notices import Changes
+from server.deployments.sweeper import Sweeper
+from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.edge import body
 from server.edge.failures import ContainFailures
 from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
@@ -46,7 +47,6 @@ from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
-from server.sweeper import Sweeper
 
 __all__ = ["State", "create_app"]
 

@@ -11,9 +11,9 @@ from starlette.websockets import WebSocket
 
 from server.auth import Identity
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
 from server.dataloaders import Loaders
-from server.deployer import DeploymentWorker
+from server.deployments.notices import Changes
+from server.deployments.worker import DeploymentWorker
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store

@@ -9,8 +9,8 @@ import uuid
 from starlette.types import ASGIApp
 
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
-from server.deployer import DeploymentWorker, ValidatingDeployer
+from server.deployments.notices import Changes
+from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.store import Store
 from tests.conftest import GraphQLClient
 

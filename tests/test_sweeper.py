@@ -16,16 +16,16 @@ from starlette.types import ASGIApp
 
 from server.app import create_app
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
-from server.deployer import Deployer, DeploymentWorker, Log, ValidatingDeployer
+from server.deployments.lifecycle import change_status
+from server.deployments.notices import Changes
+from server.deployments.sweeper import INTERRUPTED, Sweeper
+from server.deployments.worker import Deployer, DeploymentWorker, Log, ValidatingDeployer
 from server.errors import Conflict
-from server.lifecycle import change_status
 from server.models import Deployment, DeploymentStatus, StatusChange, iso_time
 from server.settings import Settings
 from server.store import Store, instrument
 from server.store.dynamo import Expression
 from server.store.tables import TableNames
-from server.sweeper import INTERRUPTED, Sweeper
 from tests.conftest import GraphQLClient
 from tests.summaries import assert_summary_exact
 from tests.test_deployer import project

@@ -7,7 +7,7 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 
-from server.changes import Changes
+from server.deployments.notices import Changes
 from server.errors import Conflict, NotFound
 from server.models import Deployment, DeploymentStatus, StatusChange, is_key, iso_time
 from server.models.deployment import LEASE, MAX_LOG_LINES, lease_until

@@ -11,7 +11,7 @@ logs). It never Scans the Deployments table, whose items are the largest of all.
   unknown. They are failed with `interrupted: …`, conditionally on the version the sweep read,
   so a renewal that lands first wins; failing them frees their project for a new deployment.
   (A create that finds its project's slot held by one does the same at once, with the same
-  function: `server.lifecycle.fail_if_abandoned`.)
+  function: `server.deployments.lifecycle.fail_if_abandoned`.)
 - PENDING deployments, handed to `resume` (this instance's worker, when it deploys them
   itself): those left behind by an instance that stopped get deployed. A worker claims each
   with a conditional write, so a deployment another instance is taking is deployed once.
@@ -24,8 +24,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from server.changes import Changes
-from server.lifecycle import INTERRUPTED, fail_if_abandoned
+from server.deployments.lifecycle import INTERRUPTED, fail_if_abandoned
+from server.deployments.notices import Changes
 from server.models import Deployment, DeploymentStatus
 from server.store import Store
 

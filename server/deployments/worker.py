@@ -7,8 +7,8 @@ one (e.g. Bedrock AgentCore); `ValidatingDeployer` checks that the snapshot coul
 
 While the `Deployer` works, the worker renews the deployment's lease (`leaseExpiresAt`) on a
 heartbeat, so only a deployment whose worker stopped outlives its lease; the sweep
-(`server/sweeper.py`, on a timer of its own) fails those, and hands PENDING deployments left
-behind to the worker.
+(`server/deployments/sweeper.py`, on a timer of its own) fails those, and hands PENDING
+deployments left behind to the worker.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
+from server.deployments.lifecycle import change_status
+from server.deployments.notices import Changes
 from server.errors import Conflict, DomainError, NotFound
-from server.lifecycle import change_status
 from server.models import Deployment, DeploymentStatus, StatusChange
 from server.models.deployment import LEASE
 from server.store import Store

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from server.dataloaders import forget
+from server.deployments.diff import ConfigChange, diff_snapshots
+from server.deployments.lifecycle import change_status, fail_if_abandoned
 from server.errors import BadUserInput, Forbidden, NotFound, ProjectBusy
-from server.lifecycle import change_status, fail_if_abandoned
 from server.models import (
     Deployment,
     DeploymentStatus,
@@ -21,7 +22,6 @@ from server.models import (
     now_iso,
 )
 from server.resolvers.lookup import existing
-from server.snapshots import ConfigChange, diff_snapshots
 from server.store import LostRace, settle
 from server.store.codec import item_size
 

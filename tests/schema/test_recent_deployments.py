@@ -15,8 +15,8 @@ from starlette.types import ASGIApp
 from ulid import ULID as UniqueId
 
 from server.app import create_app
-from server.changes import Changes
-from server.lifecycle import INTERRUPTED, change_status
+from server.deployments.lifecycle import INTERRUPTED, change_status
+from server.deployments.notices import Changes
 from server.models import DeploymentStatus, StatusChange, new_id, now_iso
 from server.settings import Settings
 from server.store import LostRace, Store
