@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.deployments.notices import Changes  # noqa: E402
+from server.deployments.notices import DeploymentNotices  # noqa: E402
 from server.deployments.sweeper import Sweeper  # noqa: E402
 from server.models import Deployment, DeploymentStatus, Project, iso_time  # noqa: E402
 from server.models.deployment import lease_until  # noqa: E402
@@ -239,7 +239,7 @@ async def sweep_before(store: Store) -> int:
 
 async def sweep_after(store: Store) -> int:
     resumed: list[tuple[str, str]] = []
-    await Sweeper(store, Changes(), resume=lambda *key: resumed.append(key)).sweep()
+    await Sweeper(store, DeploymentNotices(), resume=lambda *key: resumed.append(key)).sweep()
     return len(resumed)
 
 

@@ -31,7 +31,7 @@ from server.auth import Authenticator, Identity, make_authenticator
 from server.builtin_catalog import BuiltinCatalog
 from server.context import Context
 from server.dataloaders import Loaders
-from server.deployments.notices import Changes
+from server.deployments.notices import DeploymentNotices
 from server.deployments.sweeper import Sweeper
 from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.edge import body
@@ -55,7 +55,7 @@ class State(TypedDict):
     settings: Settings
     store: Store
     authenticator: Authenticator
-    changes: Changes
+    notices: DeploymentNotices
     catalog: BuiltinCatalog
     worker: DeploymentWorker | None
     readiness: Readiness
@@ -127,7 +127,7 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders.for_request(
                 state.store, state.catalog, naive=state.settings.bench_naive_loaders
             ),
-            changes=state.changes,
+            notices=state.notices,
             catalog=state.catalog,
             worker=state.worker,
             identity=identity,
@@ -185,18 +185,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
         async with open_store(settings) as store:
-            changes = Changes()
+            notices = DeploymentNotices()
             catalog = BuiltinCatalog(
                 store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
             )
             worker = None
             tasks = []
             if settings.deployer == "validate":
-                worker = DeploymentWorker(store, changes, ValidatingDeployer(catalog))
+                worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
                 tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
             sweeper = Sweeper(
                 store,
-                changes,
+                notices,
                 interval=settings.deployment_sweep_seconds,
                 resume=worker.submit if worker is not None else None,
             )
@@ -207,7 +207,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "settings": settings,
                     "store": store,
                     "authenticator": authenticator,
-                    "changes": changes,
+                    "notices": notices,
                     "catalog": catalog,
                     "worker": worker,
                     "readiness": Readiness(store, ttl_seconds=settings.readiness_cache_seconds),

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 from server.auth import Identity
 from server.builtin_catalog import BuiltinCatalog
 from server.dataloaders import Loaders
-from server.deployments.notices import Changes
+from server.deployments.notices import DeploymentNotices
 from server.deployments.worker import DeploymentWorker
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
@@ -31,7 +31,7 @@ class Context:
     settings: Settings
     store: Store
     loaders: Loaders
-    changes: Changes
+    notices: DeploymentNotices
     catalog: BuiltinCatalog
     # The in-process deployment worker (DEPLOYER=validate), told of each new deployment.
     worker: DeploymentWorker | None = None

@@ -171,7 +171,7 @@ async def _took_over(context: Context, deployment_id: str) -> bool:
     )
     if not found or not found[0].status.is_active:
         return True  # finished (or deleted with its project) since: the retry answers
-    failed = await fail_if_abandoned(context.store, context.changes, found[0], datetime.now(UTC))
+    failed = await fail_if_abandoned(context.store, context.notices, found[0], datetime.now(UTC))
     if failed:
         forget(context.loaders.deployment_by_id, (context.user_id, deployment_id))
     return failed
@@ -259,7 +259,7 @@ async def _change(
     context: Context, user_id: str, deployment_id: str, change: StatusChange, *, note: str | None
 ) -> Deployment:
     deployment = await change_status(
-        context.store, context.changes, user_id, deployment_id, change, note=note
+        context.store, context.notices, user_id, deployment_id, change, note=note
     )
     _forget(context, deployment)
     return deployment
@@ -277,7 +277,7 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
     yield current
     delay = WATCH_FIRST_POLL
     while current.status.is_active:
-        await context.changes.wait(key, seconds=delay)
+        await context.notices.wait(key, seconds=delay)
         latest = await context.store.deployments.get(user_id, deployment_id, consistent=True)
         if latest is None:
             return

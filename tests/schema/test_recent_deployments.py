@@ -16,7 +16,7 @@ from ulid import ULID as UniqueId
 
 from server.app import create_app
 from server.deployments.lifecycle import INTERRUPTED, change_status
-from server.deployments.notices import Changes
+from server.deployments.notices import DeploymentNotices
 from server.models import DeploymentStatus, StatusChange, new_id, now_iso
 from server.settings import Settings
 from server.store import LostRace, Store
@@ -291,7 +291,7 @@ async def test_concurrent_status_changes_log_lines_and_a_rename_lose_nothing(
         *(
             change_status(
                 store,
-                Changes(),
+                DeploymentNotices(),
                 user_id,
                 deployment_id,
                 StatusChange.model_validate({"status": "deploying", "appendLogs": [line]}),
@@ -339,7 +339,7 @@ async def test_a_change_from_a_project_read_before_its_summary_moved_is_retried(
     # When the deployment is cancelled from the read that came before
     await change_status(
         racing,
-        Changes(),
+        DeploymentNotices(),
         user_id,
         deployment_id,
         StatusChange(status=DeploymentStatus.FAILED, error="cancelled"),
