@@ -11,9 +11,9 @@ from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, NotFound
 from server.models import Deployment, DeploymentStatus, StatusChange, is_key, iso_time
 from server.models.deployment import LEASE, MAX_LOG_LINES, lease_until
-from server.resolvers.lookup import existing
 from server.store import Store, settle
 from server.store.codec import item_size
+from server.store.lookup import existing
 
 __all__ = ["INTERRUPTED", "MAX_ITEM_BYTES", "change_status", "fail_if_abandoned", "fit_logs"]
 

@@ -21,9 +21,9 @@ from server.models import (
     new_id,
     now_iso,
 )
-from server.resolvers.lookup import existing
 from server.store import LostRace, settle
 from server.store.codec import item_size
+from server.store.lookup import existing
 
 if TYPE_CHECKING:
     from server.context import Context
