@@ -129,7 +129,7 @@ class GraphQLView(GraphQL[Context, None]):
             ),
             notices=state.notices,
             catalog=state.catalog,
-            worker=state.worker,
+            deployment_queue=state.worker,
             identity=identity,
             auth_error=auth_error,
         )

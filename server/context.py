@@ -13,7 +13,7 @@ from server.auth import Identity
 from server.builtin_catalog import BuiltinCatalog
 from server.dataloaders import Loaders
 from server.deployments.notices import DeploymentNotices
-from server.deployments.worker import DeploymentWorker
+from server.deployments.queue import DeploymentQueue
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
@@ -33,8 +33,9 @@ class Context:
     loaders: Loaders
     notices: DeploymentNotices
     catalog: BuiltinCatalog
-    # The in-process deployment worker (DEPLOYER=validate), told of each new deployment.
-    worker: DeploymentWorker | None = None
+    # Where new deployments go to be deployed on this instance (DEPLOYER=validate: the
+    # worker); None when an external pipeline deploys them.
+    deployment_queue: DeploymentQueue | None = None
     identity: Identity | None
     # Why there is no identity, for the error the operation gets instead of running.
     auth_error: Unauthenticated | None = None

@@ -91,8 +91,8 @@ async def _start(
     )
     pruned = await _create(context, deployment, project)
     _forget(context, deployment, pruned)
-    if context.worker is not None:
-        context.worker.submit(deployment.user_id, deployment.deployment_id)
+    if context.deployment_queue is not None:
+        context.deployment_queue.submit(deployment.user_id, deployment.deployment_id)
     return deployment
 
 
