@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,10 +18,18 @@ from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
 
-if TYPE_CHECKING:
-    from server.schema.cost import CostMeter
+__all__ = ["Context", "OperationCost"]
 
-__all__ = ["Context"]
+
+class OperationCost(Protocol):
+    """An operation's cost as the schema counts it (`CostMeter`, `server/schema/cost.py`):
+    the context sits below the schema, so it names only what it holds."""
+
+    @property
+    def requested(self) -> int: ...
+
+    @property
+    def actual(self) -> int: ...
 
 
 @dataclass(kw_only=True)
@@ -42,7 +50,7 @@ class Context:
     # The `connection_init` payload of a WebSocket, set by strawberry.
     connection_params: dict[str, object] | None = None
     # The operation's cost, estimated and counted (`server/schema/metered.py`).
-    cost: CostMeter | None = None
+    cost: OperationCost | None = None
 
     @property
     def user_id(self) -> str:
