@@ -53,6 +53,7 @@ from server.store.codec import from_item, item_size  # noqa: E402
 from server.store.deployments import LEASE_ATTRIBUTES  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
+from server.wiring import store_options  # noqa: E402
 
 PREFIX = "bench-sweep-"
 BLOCK = 4096  # a read unit reads up to 4 KB (half a unit when eventually consistent)
@@ -264,7 +265,7 @@ async def bench(args: argparse.Namespace) -> None:
             table_prefix=PREFIX,
             dynamodb_read_timeout=300,
         )
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await store.create_tables()
             started = time.perf_counter()
             await write(store, store.tables.projects, projects)

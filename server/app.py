@@ -47,6 +47,7 @@ from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
+from server.wiring import store_options
 
 __all__ = ["State", "create_app"]
 
@@ -184,7 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             notices = DeploymentNotices()
             catalog = BuiltinCatalog(
                 store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
