@@ -51,6 +51,7 @@ from server.models import (  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
+from server.wiring import store_options  # noqa: E402
 
 USER = "bench-quota-user"
 # Projects that hold the account's agents: each at the per-project quotas of agents and tools.
@@ -394,7 +395,7 @@ async def bench(args: argparse.Namespace) -> list[Row]:
             table_prefix=PREFIX,
             dynamodb_read_timeout=300,
         )
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await store.create_tables()
             project_id, agent_id = await seed(store)
         with api_server(endpoint, naive=False) as (base, pid):

@@ -41,6 +41,7 @@ from server.store import Store, open_store  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.instrument import track  # noqa: E402
+from server.wiring import store_options  # noqa: E402
 from tests.servers import free_port, wait_for_health  # noqa: E402
 
 DASHBOARD = """
@@ -353,7 +354,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             table_prefix=PREFIX,
             dynamodb_read_timeout=300,
         )
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await store.create_tables()
             await store.seed_builtin_tools()
             catalog = {t.tool_name: t.model_dump() for t in await store.builtin_tools.list_all()}

@@ -64,6 +64,7 @@ from bench.report import append_section, parsed_sizes, size_arguments  # noqa: E
 from server.settings import Settings  # noqa: E402
 from server.store import open_store  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
+from server.wiring import store_options  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 PEERS = ROOT / "bench" / "peers"
@@ -559,7 +560,7 @@ async def bench_cell(
             store="dynamodb", dynamodb_endpoint_url=moto, table_prefix=PREFIX,
             dynamodb_read_timeout=300,
         )  # fmt: skip
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await store.create_tables()
             await store.seed_builtin_tools()
             index = Index(store)

@@ -59,6 +59,7 @@ from server.store.codec import item_size  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.tables import TABLES  # noqa: E402
+from server.wiring import store_options  # noqa: E402
 
 AGENT = """
 query Agent($id: ID!) {
@@ -346,7 +347,7 @@ async def bench_cell(args: argparse.Namespace, profile: str, p: int) -> list[Res
             table_prefix=PREFIX,
             dynamodb_read_timeout=300,
         )
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await store.create_tables()
             await store.seed_builtin_tools()
             index = Index(store)

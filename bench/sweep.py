@@ -43,7 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.changes import Changes  # noqa: E402
+from server.deployments.notices import DeploymentNotices  # noqa: E402
+from server.deployments.sweeper import Sweeper  # noqa: E402
 from server.models import Deployment, DeploymentStatus, Project, iso_time  # noqa: E402
 from server.models.deployment import lease_until  # noqa: E402
 from server.settings import Settings  # noqa: E402
@@ -52,7 +53,7 @@ from server.store.codec import from_item, item_size  # noqa: E402
 from server.store.deployments import LEASE_ATTRIBUTES  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
-from server.sweeper import Sweeper  # noqa: E402
+from server.wiring import store_options  # noqa: E402
 
 PREFIX = "bench-sweep-"
 BLOCK = 4096  # a read unit reads up to 4 KB (half a unit when eventually consistent)
@@ -239,7 +240,7 @@ async def sweep_before(store: Store) -> int:
 
 async def sweep_after(store: Store) -> int:
     resumed: list[tuple[str, str]] = []
-    await Sweeper(store, Changes(), resume=lambda *key: resumed.append(key)).sweep()
+    await Sweeper(store, DeploymentNotices(), resume=lambda *key: resumed.append(key)).sweep()
     return len(resumed)
 
 
@@ -264,7 +265,7 @@ async def bench(args: argparse.Namespace) -> None:
             table_prefix=PREFIX,
             dynamodb_read_timeout=300,
         )
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await store.create_tables()
             started = time.perf_counter()
             await write(store, store.tables.projects, projects)

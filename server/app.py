@@ -29,10 +29,11 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from server.auth import Authenticator, Identity, make_authenticator
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
 from server.context import Context
 from server.dataloaders import Loaders
-from server.deployer import DeploymentWorker, ValidatingDeployer
+from server.deployments.notices import DeploymentNotices
+from server.deployments.sweeper import Sweeper
+from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.edge import body
 from server.edge.failures import ContainFailures
 from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
@@ -46,7 +47,7 @@ from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
-from server.sweeper import Sweeper
+from server.wiring import store_options
 
 __all__ = ["State", "create_app"]
 
@@ -55,7 +56,7 @@ class State(TypedDict):
     settings: Settings
     store: Store
     authenticator: Authenticator
-    changes: Changes
+    notices: DeploymentNotices
     catalog: BuiltinCatalog
     worker: DeploymentWorker | None
     readiness: Readiness
@@ -127,9 +128,9 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders.for_request(
                 state.store, state.catalog, naive=state.settings.bench_naive_loaders
             ),
-            changes=state.changes,
+            notices=state.notices,
             catalog=state.catalog,
-            worker=state.worker,
+            deployment_queue=state.worker,
             identity=identity,
             auth_error=auth_error,
         )
@@ -184,19 +185,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
-        async with open_store(settings) as store:
-            changes = Changes()
+        async with open_store(store_options(settings)) as store:
+            notices = DeploymentNotices()
             catalog = BuiltinCatalog(
                 store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
             )
             worker = None
             tasks = []
             if settings.deployer == "validate":
-                worker = DeploymentWorker(store, changes, ValidatingDeployer(catalog))
+                worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
                 tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
             sweeper = Sweeper(
                 store,
-                changes,
+                notices,
                 interval=settings.deployment_sweep_seconds,
                 resume=worker.submit if worker is not None else None,
             )
@@ -207,7 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "settings": settings,
                     "store": store,
                     "authenticator": authenticator,
-                    "changes": changes,
+                    "notices": notices,
                     "catalog": catalog,
                     "worker": worker,
                     "readiness": Readiness(store, ttl_seconds=settings.readiness_cache_seconds),

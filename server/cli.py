@@ -14,6 +14,7 @@ from server.catalog import CatalogError
 from server.logs import configure_logging
 from server.settings import Settings, SettingsError, load_settings
 from server.store import Store, open_store
+from server.wiring import store_options
 
 __all__ = ["is_loopback", "main"]
 
@@ -144,7 +145,7 @@ def _with_store(action: Callable[[Store], Awaitable[None]]) -> int:
         )
 
     async def run() -> None:
-        async with open_store(settings) as store:
+        async with open_store(store_options(settings)) as store:
             await action(store)
 
     asyncio.run(run())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,17 +11,25 @@ from starlette.websockets import WebSocket
 
 from server.auth import Identity
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
 from server.dataloaders import Loaders
-from server.deployer import DeploymentWorker
+from server.deployments.notices import DeploymentNotices
+from server.deployments.queue import DeploymentQueue
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
 
-if TYPE_CHECKING:
-    from server.schema.cost import CostMeter
+__all__ = ["Context", "OperationCost"]
 
-__all__ = ["Context"]
+
+class OperationCost(Protocol):
+    """An operation's cost as the schema counts it (`CostMeter`, `server/schema/cost.py`):
+    the context sits below the schema, so it names only what it holds."""
+
+    @property
+    def requested(self) -> int: ...
+
+    @property
+    def actual(self) -> int: ...
 
 
 @dataclass(kw_only=True)
@@ -31,17 +39,18 @@ class Context:
     settings: Settings
     store: Store
     loaders: Loaders
-    changes: Changes
+    notices: DeploymentNotices
     catalog: BuiltinCatalog
-    # The in-process deployment worker (DEPLOYER=validate), told of each new deployment.
-    worker: DeploymentWorker | None = None
+    # Where new deployments go to be deployed on this instance (DEPLOYER=validate: the
+    # worker); None when an external pipeline deploys them.
+    deployment_queue: DeploymentQueue | None = None
     identity: Identity | None
     # Why there is no identity, for the error the operation gets instead of running.
     auth_error: Unauthenticated | None = None
     # The `connection_init` payload of a WebSocket, set by strawberry.
     connection_params: dict[str, object] | None = None
     # The operation's cost, estimated and counted (`server/schema/metered.py`).
-    cost: CostMeter | None = None
+    cost: OperationCost | None = None
 
     @property
     def user_id(self) -> str:

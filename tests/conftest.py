@@ -17,6 +17,7 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import Store, open_store
 from server.store.embedded import EmbeddedDynamoDB
+from server.wiring import store_options
 
 # The store talks to the moto server only; these keep any real AWS credentials out of the tests.
 os.environ.update(
@@ -53,7 +54,7 @@ def settings(dynamodb_endpoint: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def store(settings: Settings) -> AsyncIterator[Store]:
-    async with open_store(settings) as store:
+    async with open_store(store_options(settings)) as store:
         await store.create_tables()
         await store.seed_builtin_tools()
         yield store

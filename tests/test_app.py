@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from server.settings import Settings
 from server.store import Store, open_store
+from server.wiring import store_options
 from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +85,7 @@ def test_serve_works_on_an_external_dynamodb_after_create_tables(
 
 
 async def _stored_name(endpoint: str, settings: Settings, project_id: str) -> str | None:
-    async with open_store(settings) as fresh:
+    async with open_store(store_options(settings)) as fresh:
         project = await fresh.projects.get("external-user", project_id, consistent=True)
     return project.name if project else None
 

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from server.app import create_app
 from server.settings import Settings
 from server.store import Store, open_store
+from server.wiring import store_options
 
 ROLES = {"projects", "agents", "tools", "main-config", "environment", "deployments"}
 
@@ -72,7 +73,9 @@ async def test_readyz_reuses_its_answer_for_the_cache_time(
     async with client(settings, table_prefix=prefix, readiness_cache_seconds=300) as cached:
         async with client(settings, table_prefix=prefix, readiness_cache_seconds=0) as fresh:
             before = (await cached.get("/readyz")).status_code
-            async with open_store(settings.model_copy(update={"table_prefix": prefix})) as late:
+            async with open_store(
+                store_options(settings.model_copy(update={"table_prefix": prefix}))
+            ) as late:
                 await late.create_tables()
             after_cached = (await cached.get("/readyz")).status_code
             after_fresh = (await fresh.get("/readyz")).status_code

@@ -21,14 +21,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from server.builtin_catalog import BuiltinCatalog
+from server.dataloaders import ItemKey, Loaders
 from server.models import MainConfig, Project, main_config_id
-
-if TYPE_CHECKING:
-    from server.context import Context
+from server.store import Store
 
 __all__ = ["Children", "prefetch"]
 
@@ -91,12 +91,19 @@ class Listed(Generic[ChildT]):
 
 
 async def prefetch(
-    context: Context, projects: Awaitable[list[Project]], wanted: Children
+    *,
+    projects: Awaitable[list[Project]],
+    wanted: Children,
+    user_id: str,
+    store: Store,
+    loaders: Loaders,
+    catalog: BuiltinCatalog,
+    naive: bool = False,
 ) -> list[Project]:
-    """Await `projects` (the user's) while the first pages of the `wanted` children tables are
-    read in parallel; then prime the loaders with what those pages held."""
-    store, user_id, loaders = context.store, context.user_id, context.loaders
-    if context.settings.bench_naive_loaders or not wanted.any:
+    """Await `projects` (`user_id`'s) while the first pages of the `wanted` children tables
+    are read in parallel; then prime `loaders` with what those pages held. `naive` loaders
+    (the benchmark's) are not primed."""
+    if naive or not wanted.any:
         return await projects
     reads: dict[str, Awaitable[Any]] = {}
 
@@ -113,7 +120,7 @@ async def prefetch(
     if wanted.main_configs:
         read("main_configs", lambda: store.main_configs.first_page(user_id))
     if wanted.builtin_tools:
-        reads["builtin_tools"] = context.catalog.all()
+        reads["builtin_tools"] = catalog.all()
     found_projects, *results = await asyncio.gather(projects, *reads.values())
     found = dict(zip(reads, results, strict=True))
     listed: dict[str, Listed[Any]] = {
@@ -140,20 +147,21 @@ async def prefetch(
         if name in found:
             kind.prime(user_id, found_projects, found[name])
     if "main_configs" in found:
-        _prime_main_configs(context, found_projects, found["main_configs"])
+        _prime_main_configs(loaders.main_config_by_id, found_projects, found["main_configs"])
     if "builtin_tools" in found:
-        catalog = {tool.tool_name: tool for tool in found["builtin_tools"]}
-        loaders.builtin_tool_by_name.prime_many(catalog)
+        by_name = {tool.tool_name: tool for tool in found["builtin_tools"]}
+        loaders.builtin_tool_by_name.prime_many(by_name)
     return list(found_projects)
 
 
-def _prime_main_configs(context: Context, projects: Sequence[Project], page: Page) -> None:
+def _prime_main_configs(
+    loader: DataLoader[ItemKey, MainConfig | None], projects: Sequence[Project], page: Page
+) -> None:
     """Prime each project's main config found on `page`; and, when the page held the whole
     partition, the absence of the others."""
     configs: list[MainConfig]
     configs, complete = page
     by_project = {config.project_id: config for config in configs}
-    loader = context.loaders.main_config_by_id
     for project in projects:
         config = by_project.get(project.project_id)
         key = (project.user_id, main_config_id(project.project_id))

@@ -10,9 +10,9 @@ from server.dataloaders import forget
 from server.dataloaders.ready import Resolved, then, when_all_loaded, when_loaded
 from server.errors import BadUserInput, NotFound
 from server.models import Agent, AgentPatch, NewAgent, Project, Tool, is_key, new_id, now_iso
-from server.resolvers.lookup import existing
 from server.resolvers.revision import revised
 from server.store import settle
+from server.store.lookup import existing
 
 if TYPE_CHECKING:
     from server.context import Context

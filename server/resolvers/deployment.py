@@ -1,29 +1,28 @@
-"""Deployments: snapshots of a project's whole configuration, and their lifecycle."""
+"""Deployments: create (from a snapshot), redeploy, cancel, move (admins), read, compare and
+watch."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from server.dataloaders import forget
-from server.errors import BadUserInput, Forbidden, NotFound, ProjectBusy
-from server.lifecycle import change_status, fail_if_abandoned
+from server.deployments.diff import ConfigChange, diff_snapshots
+from server.deployments.lifecycle import change_status, fail_if_abandoned
+from server.deployments.snapshot import snapshot
+from server.errors import Forbidden, NotFound, ProjectBusy
 from server.models import (
     Deployment,
     DeploymentStatus,
     Project,
     StatusChange,
     is_key,
-    main_config_id,
     new_id,
     now_iso,
 )
-from server.resolvers.lookup import existing
-from server.snapshots import ConfigChange, diff_snapshots
 from server.store import LostRace, settle
-from server.store.codec import item_size
+from server.store.lookup import existing
 
 if TYPE_CHECKING:
     from server.context import Context
@@ -40,8 +39,6 @@ __all__ = [
     "watch_deployment",
 ]
 
-# DynamoDB items hold 400 KB; a snapshot may use this much, leaving the rest for logs.
-MAX_SNAPSHOT_BYTES = 350_000
 WATCH_FIRST_POLL = 0.25
 WATCH_LAST_POLL = 2.0
 # Fields of a deployment that reach beyond it into its owner's account: its project (and all
@@ -57,50 +54,14 @@ async def get_deployment(context: Context, deployment_id: str) -> Deployment | N
 
 async def create_deployment(context: Context, project_id: str) -> Deployment:
     """Snapshot the project's configuration into a new PENDING deployment."""
-    user_id = context.user_id
-    project = await existing(context.store.projects, user_id, project_id, "project")
-    config = await snapshot(context, project)
-    size = item_size(config)
-    if size > MAX_SNAPSHOT_BYTES:
-        raise BadUserInput(
-            f"the project's configuration is {size} bytes as a deployment snapshot;"
-            f" a deployment holds at most {MAX_SNAPSHOT_BYTES} (DynamoDB items hold 400 KB)"
-        )
+    project = await existing(context.store.projects, context.user_id, project_id, "project")
+    config = await snapshot(context.store, project)
     return await _start(
         context,
         project,
         config,
         f"pending: snapshot of {len(config['agents'])} agents and {len(config['tools'])} tools",
     )
-
-
-async def snapshot(context: Context, project: Project) -> dict[str, Any]:
-    """The project's complete configuration, secret values left out."""
-    store, user_id = context.store, project.user_id
-    main, agents, tools, variables = await asyncio.gather(
-        store.main_configs.get(user_id, main_config_id(project.project_id), consistent=True),
-        store.agents.listed(project, project.agent_ids),
-        store.tools.listed(project, project.tool_ids),
-        store.env_vars.listed(project, project.env_ids),
-    )
-    return {
-        "project": {
-            "id": project.project_id,
-            "name": project.name,
-            "description": project.description,
-        },
-        "mainConfig": main.config if main is not None else None,
-        "agents": [{"id": agent.agent_id, **agent.config} for agent in agents],
-        "tools": [{"id": tool.tool_id, **tool.config} for tool in tools],
-        "env": [
-            {
-                "key": variable.key,
-                "value": None if variable.secret else variable.value,
-                "secret": variable.secret,
-            }
-            for variable in sorted(variables, key=lambda variable: variable.key)
-        ],
-    }
 
 
 async def redeploy(context: Context, deployment_id: str) -> Deployment:
@@ -130,8 +91,8 @@ async def _start(
     )
     pruned = await _create(context, deployment, project)
     _forget(context, deployment, pruned)
-    if context.worker is not None:
-        context.worker.submit(deployment.user_id, deployment.deployment_id)
+    if context.deployment_queue is not None:
+        context.deployment_queue.submit(deployment.user_id, deployment.deployment_id)
     return deployment
 
 
@@ -171,7 +132,7 @@ async def _took_over(context: Context, deployment_id: str) -> bool:
     )
     if not found or not found[0].status.is_active:
         return True  # finished (or deleted with its project) since: the retry answers
-    failed = await fail_if_abandoned(context.store, context.changes, found[0], datetime.now(UTC))
+    failed = await fail_if_abandoned(context.store, context.notices, found[0], datetime.now(UTC))
     if failed:
         forget(context.loaders.deployment_by_id, (context.user_id, deployment_id))
     return failed
@@ -259,7 +220,7 @@ async def _change(
     context: Context, user_id: str, deployment_id: str, change: StatusChange, *, note: str | None
 ) -> Deployment:
     deployment = await change_status(
-        context.store, context.changes, user_id, deployment_id, change, note=note
+        context.store, context.notices, user_id, deployment_id, change, note=note
     )
     _forget(context, deployment)
     return deployment
@@ -277,7 +238,7 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
     yield current
     delay = WATCH_FIRST_POLL
     while current.status.is_active:
-        await context.changes.wait(key, seconds=delay)
+        await context.notices.wait(key, seconds=delay)
         latest = await context.store.deployments.get(user_id, deployment_id, consistent=True)
         if latest is None:
             return

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from server.dataloaders import forget
 from server.errors import NotFound
 from server.models import NewTool, Tool, ToolPatch, is_key, new_id, now_iso
-from server.resolvers.lookup import existing
 from server.resolvers.revision import revised
 from server.store import settle
+from server.store.lookup import existing
 
 if TYPE_CHECKING:
     from server.context import Context

@@ -41,6 +41,7 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
+from server.deployments.snapshot import MAX_SNAPSHOT_BYTES
 from server.errors import CostExceeded
 from server.models.agent import MAX_SYSTEM_PROMPT
 from server.models.deployment import MAX_LOG_LINES
@@ -62,7 +63,6 @@ from server.quotas import (
     TOOLS_PER_PROJECT,
     TOOLS_PER_USER,
 )
-from server.resolvers.deployment import MAX_SNAPSHOT_BYTES
 
 __all__ = [
     "FIELD_WEIGHTS",

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from server import models, snapshots
+from server import models
+from server.deployments import diff
+from server.deployments.diff import ChangeKind
 from server.models import StatusChange, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.scalars import DateTime
 from server.schema.selection import selects
-from server.snapshots import ChangeKind
 
 if TYPE_CHECKING:
     from server.schema.project import Project
@@ -36,7 +37,7 @@ class ConfigChange:
     after: JSON | None
 
     @classmethod
-    def from_change(cls, change: snapshots.ConfigChange) -> ConfigChange:
+    def from_change(cls, change: diff.ConfigChange) -> ConfigChange:
         return cls(
             path=change.path,
             kind=change.kind,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.catalog import load_catalog
-from server.settings import Settings
 from server.store import instrument
 from server.store.agents import AgentStore
 from server.store.builtin_tools import BuiltinToolStore
@@ -28,7 +27,15 @@ from server.store.tables import TableNames, create_tables
 from server.store.tools import ToolStore
 from server.store.usage import Usage
 
-__all__ = ["LostRace", "ProjectKey", "Store", "open_store", "settle"]
+__all__ = [
+    "ClientOptions",
+    "LostRace",
+    "ProjectKey",
+    "Store",
+    "StoreOptions",
+    "open_store",
+    "settle",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -92,32 +99,37 @@ class Store:
         return len(tools)
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoreOptions:
+    """Which DynamoDB the store talks to, and how."""
+
+    client: ClientOptions  # region, endpoint, timeouts and retries
+    table_prefix: str
+    # Start an embedded DynamoDB (a moto server) instead of `client.endpoint_url`, and create
+    # and seed its tables.
+    embedded: bool = False
+
+
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """Open the store `settings` describe; for the embedded one, also start and prepare it."""
+async def open_store(options: StoreOptions) -> AsyncIterator[Store]:
+    """Open the store `options` describe; for the embedded one, also start and prepare it."""
     async with AsyncExitStack() as stack:
-        options = ClientOptions(
-            region=settings.aws_region,
-            endpoint_url=settings.dynamodb_endpoint_url,
-            connect_timeout=settings.dynamodb_connect_timeout,
-            read_timeout=settings.dynamodb_read_timeout,
-            max_attempts=settings.dynamodb_max_attempts,
-        )
-        if settings.store == "embedded":
+        client_options = options.client
+        if options.embedded:
             embedded = EmbeddedDynamoDB()
             endpoint = await asyncio.to_thread(embedded.start)
             stack.push_async_callback(asyncio.to_thread, embedded.stop)
-            options = dataclasses.replace(
-                options,
+            client_options = dataclasses.replace(
+                client_options,
                 endpoint_url=endpoint,
                 access_key_id=EMBEDDED_CREDENTIAL,
                 secret_access_key=EMBEDDED_CREDENTIAL,
             )
             logger.info("embedded DynamoDB (moto) at %s", endpoint)
-        client = await stack.enter_async_context(open_client(options))
+        client = await stack.enter_async_context(open_client(client_options))
         instrument.install(client)
-        store = Store.on(client, TableNames.with_prefix(settings.table_prefix))
-        if settings.store == "embedded":
+        store = Store.on(client, TableNames.with_prefix(options.table_prefix))
+        if options.embedded:
             await store.create_tables()
             await store.seed_builtin_tools()
         yield store

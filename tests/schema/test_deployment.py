@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 from ulid import ULID as UniqueId
 
 from server.app import create_app
-from server.lifecycle import MAX_ITEM_BYTES
+from server.deployments.lifecycle import MAX_ITEM_BYTES
 from server.models.json_schema import MAX_SCHEMA_LEVELS
 from server.models.stored_json import MAX_DYNAMODB_LEVELS, levels
 from server.settings import Settings

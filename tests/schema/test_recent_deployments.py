@@ -15,20 +15,20 @@ from starlette.types import ASGIApp
 from ulid import ULID as UniqueId
 
 from server.app import create_app
-from server.changes import Changes
-from server.lifecycle import INTERRUPTED, change_status
+from server.deployments.lifecycle import INTERRUPTED, change_status
+from server.deployments.notices import DeploymentNotices
 from server.models import DeploymentStatus, StatusChange, new_id, now_iso
 from server.settings import Settings
 from server.store import LostRace, Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.deployments.test_sweeper import abandoned
+from tests.deployments.test_worker import project as deployable_project
+from tests.deployments.test_worker import worker_for
 from tests.schema.test_deployment import seed_finished_deployments, stored
 from tests.schema.test_retention import pending
 from tests.store.test_usage import ActsAfterFirstProjectRead
 from tests.summaries import SUMMARIZED, assert_summary_exact, project_item
-from tests.test_deployer import project as deployable_project
-from tests.test_deployer import worker_for
-from tests.test_sweeper import abandoned
 
 CREATE_PROJECT = 'mutation { createProject(input: {name: "Summarized"}) { id } }'
 DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
@@ -291,7 +291,7 @@ async def test_concurrent_status_changes_log_lines_and_a_rename_lose_nothing(
         *(
             change_status(
                 store,
-                Changes(),
+                DeploymentNotices(),
                 user_id,
                 deployment_id,
                 StatusChange.model_validate({"status": "deploying", "appendLogs": [line]}),
@@ -339,7 +339,7 @@ async def test_a_change_from_a_project_read_before_its_summary_moved_is_retried(
     # When the deployment is cancelled from the read that came before
     await change_status(
         racing,
-        Changes(),
+        DeploymentNotices(),
         user_id,
         deployment_id,
         StatusChange(status=DeploymentStatus.FAILED, error="cancelled"),

@@ -9,8 +9,8 @@ import uuid
 from starlette.types import ASGIApp
 
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
-from server.deployer import DeploymentWorker, ValidatingDeployer
+from server.deployments.notices import DeploymentNotices
+from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.store import Store
 from tests.conftest import GraphQLClient
 
@@ -36,7 +36,7 @@ GET = "query($id: ID!) { deployment(id: $id) { status error logs } }"
 
 def worker_for(store: Store) -> DeploymentWorker:
     catalog = BuiltinCatalog(store.builtin_tools, ttl_seconds=0)
-    return DeploymentWorker(store, Changes(), ValidatingDeployer(catalog))
+    return DeploymentWorker(store, DeploymentNotices(), ValidatingDeployer(catalog))
 
 
 async def project(

@@ -16,19 +16,19 @@ from starlette.types import ASGIApp
 
 from server.app import create_app
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
-from server.deployer import Deployer, DeploymentWorker, Log, ValidatingDeployer
+from server.deployments.lifecycle import change_status
+from server.deployments.notices import DeploymentNotices
+from server.deployments.sweeper import INTERRUPTED, Sweeper
+from server.deployments.worker import Deployer, DeploymentWorker, Log, ValidatingDeployer
 from server.errors import Conflict
-from server.lifecycle import change_status
 from server.models import Deployment, DeploymentStatus, StatusChange, iso_time
 from server.settings import Settings
 from server.store import Store, instrument
 from server.store.dynamo import Expression
 from server.store.tables import TableNames
-from server.sweeper import INTERRUPTED, Sweeper
 from tests.conftest import GraphQLClient
+from tests.deployments.test_worker import project
 from tests.summaries import assert_summary_exact
-from tests.test_deployer import project
 
 LEASE = timedelta(seconds=1.2)
 SWEEP = 0.1
@@ -97,7 +97,7 @@ class Blocking:
             pass  # worked silently for `seconds`: done
 
 
-def worker(store: Store, changes: Changes, deployer: Deployer) -> DeploymentWorker:
+def worker(store: Store, changes: DeploymentNotices, deployer: Deployer) -> DeploymentWorker:
     return DeploymentWorker(store, changes, deployer, lease=LEASE)
 
 
@@ -109,7 +109,11 @@ async def new_deployment(client: GraphQLClient, project_id: str | None = None) -
 
 
 async def status_becomes(
-    store: Store, changes: Changes, user_id: str, deployment_id: str, status: DeploymentStatus
+    store: Store,
+    changes: DeploymentNotices,
+    user_id: str,
+    deployment_id: str,
+    status: DeploymentStatus,
 ) -> Deployment:
     """The deployment once it has `status`, woken by notices, checking at least every 0.1 s."""
     async with asyncio.timeout(WAIT):
@@ -130,7 +134,7 @@ async def stopped(*tasks: asyncio.Task[None]) -> None:
 async def test_a_deployment_left_deploying_by_a_crashed_instance_is_failed_while_the_worker_is_busy(
     owner: GraphQLClient, own_store: Store, user_id: str
 ) -> None:
-    changes = Changes()
+    changes = DeploymentNotices()
     # Given a deployment claimed by an instance that then crashed mid-deploy
     stuck_project, stuck = await new_deployment(owner)
     crashed = Blocking()
@@ -173,7 +177,7 @@ async def test_a_deployment_left_deploying_by_a_crashed_instance_is_failed_while
 async def test_a_deployer_working_silently_past_its_lease_is_not_failed_while_its_worker_lives(
     owner: GraphQLClient, own_store: Store, user_id: str
 ) -> None:
-    changes = Changes()
+    changes = DeploymentNotices()
     _, deployment_id = await new_deployment(owner)
     sweeper = Sweeper(own_store, changes, interval=SWEEP)
     sweeping = asyncio.create_task(sweeper.run())
@@ -198,7 +202,7 @@ async def test_a_deployer_working_silently_past_its_lease_is_not_failed_while_it
 async def test_an_external_pipeline_that_heartbeats_keeps_its_deployment_one_that_stops_loses_it(
     owner: GraphQLClient, pipeline: GraphQLClient, own_store: Store, user_id: str
 ) -> None:
-    changes = Changes()
+    changes = DeploymentNotices()
     _, beating = await new_deployment(owner)
     silent_project, silent = await new_deployment(owner)
     beat = {"u": user_id, "id": beating, "status": "DEPLOYING", "lease": 3}
@@ -304,7 +308,7 @@ async def test_a_renewal_landing_between_the_sweeps_read_and_its_write_wins(
     with pytest.raises(Conflict, match="changed since it was read"):
         await change_status(
             own_store,
-            Changes(),
+            DeploymentNotices(),
             user_id,
             deployment_id,
             StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),
@@ -353,7 +357,7 @@ async def test_a_restart_fails_deployments_from_before_leases_by_updated_at_and_
         own_store, user_id, recent_project, "deploying", iso_time(datetime.now(UTC))
     )
     waiting = await left(own_store, user_id, await project(owner), "pending", long_ago)
-    changes = Changes()
+    changes = DeploymentNotices()
     catalog = BuiltinCatalog(own_store.builtin_tools, ttl_seconds=0)
     restarted = DeploymentWorker(own_store, changes, ValidatingDeployer(catalog))
 
@@ -378,7 +382,7 @@ async def abandoned(store: Store, user_id: str, deployment_id: str) -> Deploymen
     DEPLOYING, its lease ended a second ago."""
     return await change_status(
         store,
-        Changes(),
+        DeploymentNotices(),
         user_id,
         deployment_id,
         StatusChange(status=DeploymentStatus.DEPLOYING),
@@ -398,7 +402,7 @@ async def test_a_sweep_fails_an_abandoned_deployment_without_scanning_the_deploy
 
     # When the sweep passes
     with instrument.track() as tally:
-        await Sweeper(own_store, Changes()).sweep()
+        await Sweeper(own_store, DeploymentNotices()).sweep()
 
     # Then it is failed, found through the Projects table: the Deployments table is only read
     # by key, never Scanned
@@ -421,7 +425,7 @@ async def test_a_sweep_failing_an_abandoned_deployment_keeps_its_projects_summar
     await abandoned(own_store, user_id, stuck)
 
     # When the sweep fails it
-    await Sweeper(own_store, Changes()).sweep()
+    await Sweeper(own_store, DeploymentNotices()).sweep()
 
     # Then the project's summary lists both as their items are
     newest, _ = await assert_summary_exact(own_store, user_id, project_id)
@@ -440,7 +444,7 @@ async def test_a_sweep_hands_a_pending_deployment_left_behind_to_the_worker(
     await abandoned(own_store, user_id, stuck)
     resumed: list[tuple[str, str]] = []
 
-    await Sweeper(own_store, Changes(), resume=lambda *key: resumed.append(key)).sweep()
+    await Sweeper(own_store, DeploymentNotices(), resume=lambda *key: resumed.append(key)).sweep()
 
     assert (user_id, waiting) in resumed
     assert (user_id, stuck) not in resumed
@@ -497,7 +501,11 @@ async def test_a_new_deployment_takes_the_slot_of_an_abandoned_one_at_once(
 async def live(store: Store, user_id: str, deployment_id: str) -> Deployment:
     """Claim the PENDING deployment as a live worker does: DEPLOYING, a lease of 60 s."""
     return await change_status(
-        store, Changes(), user_id, deployment_id, StatusChange(status=DeploymentStatus.DEPLOYING)
+        store,
+        DeploymentNotices(),
+        user_id,
+        deployment_id,
+        StatusChange(status=DeploymentStatus.DEPLOYING),
     )
 
 

@@ -7,13 +7,13 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 
-from server.changes import Changes
+from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, NotFound
 from server.models import Deployment, DeploymentStatus, StatusChange, is_key, iso_time
 from server.models.deployment import LEASE, MAX_LOG_LINES, lease_until
-from server.resolvers.lookup import existing
 from server.store import Store, settle
 from server.store.codec import item_size
+from server.store.lookup import existing
 
 __all__ = ["INTERRUPTED", "MAX_ITEM_BYTES", "change_status", "fail_if_abandoned", "fit_logs"]
 
@@ -38,7 +38,7 @@ UNPRINTABLE_IN_ERROR = re.compile(
 
 async def change_status(
     store: Store,
-    changes: Changes,
+    notices: DeploymentNotices,
     user_id: str,
     deployment_id: str,
     change: StatusChange,
@@ -73,12 +73,12 @@ async def change_status(
         return new
 
     deployment = await settle(attempt)
-    changes.notify((user_id, deployment_id))
+    notices.notify((user_id, deployment_id))
     return deployment
 
 
 async def fail_if_abandoned(
-    store: Store, changes: Changes, deployment: Deployment, now: datetime
+    store: Store, notices: DeploymentNotices, deployment: Deployment, now: datetime
 ) -> bool:
     """Fail `deployment` with `INTERRUPTED` if, as it was read, it is DEPLOYING with a lease
     that ended before `now`; True if it was failed here.
@@ -91,7 +91,7 @@ async def fail_if_abandoned(
     try:
         await change_status(
             store,
-            changes,
+            notices,
             deployment.user_id,
             deployment.deployment_id,
             StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),

@@ -7,8 +7,8 @@ one (e.g. Bedrock AgentCore); `ValidatingDeployer` checks that the snapshot coul
 
 While the `Deployer` works, the worker renews the deployment's lease (`leaseExpiresAt`) on a
 heartbeat, so only a deployment whose worker stopped outlives its lease; the sweep
-(`server/sweeper.py`, on a timer of its own) fails those, and hands PENDING deployments left
-behind to the worker.
+(`server/deployments/sweeper.py`, on a timer of its own) fails those, and hands PENDING
+deployments left behind to the worker.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from server.builtin_catalog import BuiltinCatalog
-from server.changes import Changes
+from server.deployments.lifecycle import change_status
+from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, DomainError, NotFound
-from server.lifecycle import change_status
 from server.models import Deployment, DeploymentStatus, StatusChange
 from server.models.deployment import LEASE
 from server.store import Store
@@ -101,10 +101,15 @@ class DeploymentWorker:
     on every third of the lease (`lease`), so the sweep fails it only if this process stops."""
 
     def __init__(
-        self, store: Store, changes: Changes, deployer: Deployer, *, lease: timedelta = LEASE
+        self,
+        store: Store,
+        notices: DeploymentNotices,
+        deployer: Deployer,
+        *,
+        lease: timedelta = LEASE,
     ) -> None:
         self._store = store
-        self._changes = changes
+        self._notices = notices
         self._deployer = deployer
         self._lease = lease
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
@@ -171,7 +176,7 @@ class DeploymentWorker:
         either renews its lease."""
         return await change_status(
             self._store,
-            self._changes,
+            self._notices,
             user_id,
             deployment_id,
             StatusChange.model_validate(
@@ -217,7 +222,7 @@ class DeploymentWorker:
         try:
             await change_status(
                 self._store,
-                self._changes,
+                self._notices,
                 user_id,
                 deployment_id,
                 StatusChange(status=status, error=error),

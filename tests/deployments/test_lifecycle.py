@@ -3,7 +3,7 @@ characters, and the newest that fit are kept within DynamoDB's item size."""
 
 from __future__ import annotations
 
-from server.lifecycle import MAX_ITEM_BYTES, fit_logs, stamped
+from server.deployments.lifecycle import MAX_ITEM_BYTES, fit_logs, stamped
 from server.models import Deployment, DeploymentStatus
 from server.store.codec import item_size
 

@@ -1,4 +1,4 @@
-"""In-process notice of changed items, so watchers on this instance wake at once.
+"""In-process notices that a deployment moved, so its watchers on this instance wake at once.
 
 Watchers also poll DynamoDB, so changes made by other instances are seen too; a notice only
 cuts the wait short.
@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable
 
-__all__ = ["Changes"]
+__all__ = ["DeploymentNotices"]
 
 
-class Changes:
+class DeploymentNotices:
+    """Who waits on which deployment, keyed `(user_id, deployment_id)`; `notify` wakes them."""
+
     def __init__(self) -> None:
         self._waiters: dict[Hashable, set[asyncio.Future[None]]] = {}
 

@@ -11,7 +11,7 @@ logs). It never Scans the Deployments table, whose items are the largest of all.
   unknown. They are failed with `interrupted: …`, conditionally on the version the sweep read,
   so a renewal that lands first wins; failing them frees their project for a new deployment.
   (A create that finds its project's slot held by one does the same at once, with the same
-  function: `server.lifecycle.fail_if_abandoned`.)
+  function: `server.deployments.lifecycle.fail_if_abandoned`.)
 - PENDING deployments, handed to `resume` (this instance's worker, when it deploys them
   itself): those left behind by an instance that stopped get deployed. A worker claims each
   with a conditional write, so a deployment another instance is taking is deployed once.
@@ -24,8 +24,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from server.changes import Changes
-from server.lifecycle import INTERRUPTED, fail_if_abandoned
+from server.deployments.lifecycle import INTERRUPTED, fail_if_abandoned
+from server.deployments.notices import DeploymentNotices
 from server.models import Deployment, DeploymentStatus
 from server.store import Store
 
@@ -42,13 +42,13 @@ class Sweeper:
     def __init__(
         self,
         store: Store,
-        changes: Changes,
+        notices: DeploymentNotices,
         *,
         interval: float = SWEEP_SECONDS,
         resume: Resume | None = None,
     ) -> None:
         self._store = store
-        self._changes = changes
+        self._notices = notices
         self._interval = interval
         self._resume = resume
         self.sweeps = 0  # completed sweeps of this process
@@ -77,7 +77,7 @@ class Sweeper:
     async def _fail_if_abandoned(self, deployment: Deployment, now: datetime) -> None:
         """A failure to write is logged and left for the next sweep; the others go on."""
         try:
-            await fail_if_abandoned(self._store, self._changes, deployment, now)
+            await fail_if_abandoned(self._store, self._notices, deployment, now)
         except Exception as error:
             logger.warning(
                 "could not fail abandoned deployment %s: %s", deployment.deployment_id, error

@@ -1,0 +1,24 @@
+"""What the app and the command line build from the settings, in one place: the store's
+options (the store itself takes plain values, never `Settings`)."""
+
+from __future__ import annotations
+
+from server.settings import Settings
+from server.store import ClientOptions, StoreOptions
+
+__all__ = ["store_options"]
+
+
+def store_options(settings: Settings) -> StoreOptions:
+    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`)."""
+    return StoreOptions(
+        client=ClientOptions(
+            region=settings.aws_region,
+            endpoint_url=settings.dynamodb_endpoint_url,
+            connect_timeout=settings.dynamodb_connect_timeout,
+            read_timeout=settings.dynamodb_read_timeout,
+            max_attempts=settings.dynamodb_max_attempts,
+        ),
+        table_prefix=settings.table_prefix,
+        embedded=settings.store == "embedded",
+    )
