@@ -27,8 +27,8 @@ from server.store.dynamo import Expression
 from server.store.tables import TableNames
 from server.sweeper import INTERRUPTED, Sweeper
 from tests.conftest import GraphQLClient
+from tests.deployments.test_deployer import project
 from tests.summaries import assert_summary_exact
-from tests.test_deployer import project
 
 LEASE = timedelta(seconds=1.2)
 SWEEP = 0.1

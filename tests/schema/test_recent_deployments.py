@@ -22,13 +22,13 @@ from server.settings import Settings
 from server.store import LostRace, Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.deployments.test_deployer import project as deployable_project
+from tests.deployments.test_deployer import worker_for
+from tests.deployments.test_sweeper import abandoned
 from tests.schema.test_deployment import seed_finished_deployments, stored
 from tests.schema.test_retention import pending
 from tests.store.test_usage import ActsAfterFirstProjectRead
 from tests.summaries import SUMMARIZED, assert_summary_exact, project_item
-from tests.test_deployer import project as deployable_project
-from tests.test_deployer import worker_for
-from tests.test_sweeper import abandoned
 
 CREATE_PROJECT = 'mutation { createProject(input: {name: "Summarized"}) { id } }'
 DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
