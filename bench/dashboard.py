@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -176,7 +177,7 @@ def api_server(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for_health(base, process)  # type: ignore[arg-type]
+        wait_for_health(base, process)
         yield base, process.pid
     finally:
         process.terminate()
@@ -384,7 +385,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                                         run,
                                         ops=ops,
                                         concurrency=concurrency,
-                                        cpu=lambda pid=pid: process_cpu_seconds(pid),
+                                        cpu=functools.partial(process_cpu_seconds, pid),
                                         moto_cpu=moto_cpu,
                                     )
                                     results.append(summarize(mode, name, p, concurrency, sample))

@@ -190,9 +190,10 @@ def query_page(index: Index, table: str, read: dict[str, Any]) -> int:
     if read.get("start"):
         sort_key = index.sort_keys[table]
         after = read["start"][sort_key]
-        position = next((n for n, key in enumerate(partition.keys) if key > after), None)
-        if position is None:
+        first = next((n for n, key in enumerate(partition.keys) if key > after), None)
+        if first is None:
             return 0
+        position = first
     total = 0
     for size in partition.sizes[position:]:
         total += size
@@ -238,8 +239,8 @@ def floor(index: Index, user: str, operation: str, data: dict[str, Any]) -> int:
     # A deployment asked for by id is shown from its own item, the only one its id keys.
     deployment = data["deployment"]
     project = {"userId": user, "projectId": deployment["project"]["id"]}
-    shown = {"userId": user, "deploymentId": deployment["id"]}
-    return index.item(tables.deployments, shown) + index.item(tables.projects, project)
+    key = {"userId": user, "deploymentId": deployment["id"]}
+    return index.item(tables.deployments, key) + index.item(tables.projects, project)
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -275,7 +275,7 @@ async def test_a_child_changed_while_its_project_is_deleted_leaves_nothing_behin
     await set_env_var(client, project_id, "KEY")
     assert "errors" not in await set_main_config(client, project_id)
     created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
-    racer = {
+    racer: Callable[[], Awaitable[dict[str, Any]]] = {
         "agent": lambda: client.execute(DELETE_AGENT, {"id": agent_id}),
         "tool": lambda: client.execute(DELETE_TOOL, {"id": tool_id}),
         "env var": lambda: client.execute(DELETE_ENV_VAR, {"projectId": project_id, "key": "KEY"}),

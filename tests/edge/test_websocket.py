@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.typing import Origin
 
 from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
-from tests.servers import serving
+from tests.servers import GRAPHQL_TRANSPORT_WS, serving
 
 WAIT = 10  # seconds for any one message: a bound, not a pause
-PROTOCOL = ["graphql-transport-ws"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ async def init(socket: ClientConnection, **payload: str) -> dict[str, Any]:
 
 
 async def test_a_message_over_1_mib_closes_the_socket_with_1009(ws_url: str) -> None:
-    async with connect(ws_url, subprotocols=PROTOCOL, max_size=None) as socket:
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS, max_size=None) as socket:
         await init(socket)
         await socket.send("x" * (MAX_WEBSOCKET_MESSAGE_BYTES + 1))
         with pytest.raises(ConnectionClosedError) as closed:
@@ -51,7 +51,7 @@ async def test_a_message_over_1_mib_closes_the_socket_with_1009(ws_url: str) -> 
 
 async def test_a_message_just_under_1_mib_is_read(ws_url: str) -> None:
     ping = {"type": "ping", "payload": {"padding": "x" * (MAX_WEBSOCKET_MESSAGE_BYTES - 100)}}
-    async with connect(ws_url, subprotocols=PROTOCOL) as socket:
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS) as socket:
         await init(socket)
         await socket.send(json.dumps(ping))
         pong = await receive(socket)
@@ -61,17 +61,21 @@ async def test_a_message_just_under_1_mib_is_read(ws_url: str) -> None:
 
 async def test_an_upgrade_from_a_foreign_origin_is_refused(ws_url: str) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(ws_url, subprotocols=PROTOCOL, origin="https://evil.example"):
+        async with connect(
+            ws_url, subprotocols=GRAPHQL_TRANSPORT_WS, origin=Origin("https://evil.example")
+        ):
             pass
 
     assert refused.value.response.status_code == 403
 
 
-@pytest.mark.parametrize("origin", [None, "http://localhost:3000", "http://127.0.0.1:8000"])
+@pytest.mark.parametrize(
+    "origin", [None, Origin("http://localhost:3000"), Origin("http://127.0.0.1:8000")]
+)
 async def test_loopback_pages_and_non_browser_clients_may_open_a_socket_in_dev_mode(
-    ws_url: str, origin: str | None
+    ws_url: str, origin: Origin | None
 ) -> None:
-    async with connect(ws_url, subprotocols=PROTOCOL, origin=origin) as socket:  # type: ignore[arg-type]
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS, origin=origin) as socket:
         acked = await init(socket, **{"X-Dev-User": "socket-user"})
 
     assert acked["type"] == "connection_ack"
@@ -86,8 +90,8 @@ async def test_an_upgrade_naming_a_foreign_host_is_refused(ws_url: str) -> None:
             async with connect(
                 f"ws://rebound.example:{port}/graphql",
                 sock=sock,
-                subprotocols=PROTOCOL,
-                origin=f"http://rebound.example:{port}",  # type: ignore[arg-type]
+                subprotocols=GRAPHQL_TRANSPORT_WS,
+                origin=Origin(f"http://rebound.example:{port}"),
             ):
                 pass
 
@@ -122,7 +126,9 @@ async def a_session_with_secrets(url: str, token: str, secret: str, value: str) 
     """Authorization on the upgrade and in `connection_init`, a secret env var set over the
     socket, a deployment whose config carries an env var value to the client."""
     async with connect(
-        url, subprotocols=PROTOCOL, additional_headers={"Authorization": f"Bearer {token}"}
+        url,
+        subprotocols=GRAPHQL_TRANSPORT_WS,
+        additional_headers={"Authorization": f"Bearer {token}"},
     ) as socket:
         await init(socket, Authorization=f"Bearer {token}", **{"X-Dev-User": "logged"})
         create = 'mutation { createProject(input: {name: "L"}) { id } }'

@@ -790,9 +790,10 @@ async def test_an_agent_lists_at_most_the_tools_per_agent_of_each_kind(
     # when an agent lists one custom or one built-in tool more than an agent may
     custom = [f"tool_{n}" for n in range(quotas.TOOLS_PER_AGENT + 1)]
     builtin = [f"builtin-{n}" for n in range(quotas.BUILTIN_TOOLS_PER_AGENT + 1)]
+    too_many: list[dict[str, Any]] = [{"toolNames": custom}, {"builtinToolNames": builtin}]
     errors = [
         await client.error(CREATE, {"projectId": project_id, "input": agent_input(**fields)})
-        for fields in ({"toolNames": custom}, {"builtinToolNames": builtin})
+        for fields in too_many
     ]
 
     # then each is BAD_USER_INPUT naming its field and the quota, and nothing is written

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from starlette.types import ASGIApp
@@ -35,10 +36,13 @@ ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-async def create(client: GraphQLClient, name: str, description: str | None = None) -> dict:
+async def create(
+    client: GraphQLClient, name: str, description: str | None = None
+) -> dict[str, Any]:
     fields = {"name": name} if description is None else {"name": name, "description": description}
     data = await client.data(CREATE, {"input": fields})
-    return data["createProject"]
+    project: dict[str, Any] = data["createProject"]
+    return project
 
 
 async def test_a_new_project_has_a_ulid_version_1_and_timestamps(client: GraphQLClient) -> None:
@@ -226,7 +230,7 @@ async def test_delete_removes_the_project_and_returns_its_id(client: GraphQLClie
 
 
 async def test_invalid_names_and_descriptions_are_bad_user_input(client: GraphQLClient) -> None:
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (CREATE, {"input": {"name": "   "}}, "name"),
         (CREATE, {"input": {"name": "x" * 129}}, "name"),
         (CREATE, {"input": {"name": "ok", "description": "d" * 4001}}, "description"),

@@ -16,7 +16,7 @@ from server.settings import Settings
 from server.store import Store
 from server.store.tables import TableNames
 from tests.conftest import GraphQLClient
-from tests.servers import serving
+from tests.servers import GRAPHQL_TRANSPORT_WS, LEGACY_GRAPHQL_WS, serving
 
 SUBSCRIBE = """
 subscription Watch($id: ID!) { deploymentUpdated(id: $id) { id status error logs } }
@@ -67,7 +67,7 @@ async def move(base: str, user: str, deployment_id: str, status: str, logs: list
 @pytest.fixture
 async def socket(base: str) -> AsyncIterator[ClientConnection]:
     url = base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as websocket:
+    async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as websocket:
         yield websocket
 
 
@@ -202,7 +202,7 @@ async def test_the_worker_is_followed_to_success_over_graphql_transport_ws(
     user = f"auto-{uuid.uuid4().hex[:8]}"
     project_id = await deployable(deploying_base, user)
     url = deploying_base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as websocket:
+    async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as websocket:
         await init(websocket, user)
         created = await graphql(
             deploying_base, CREATE_DEPLOYMENT, {"p": project_id}, **{"X-Dev-User": user}
@@ -225,7 +225,7 @@ async def test_the_worker_is_followed_to_success_over_legacy_graphql_ws(
     user = f"legacy-{uuid.uuid4().hex[:8]}"
     project_id = await deployable(deploying_base, user)
     url = deploying_base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-ws"]) as websocket:
+    async with connect(url, subprotocols=LEGACY_GRAPHQL_WS) as websocket:
         await websocket.send(
             json.dumps({"type": "connection_init", "payload": {"X-Dev-User": user}})
         )
@@ -248,7 +248,7 @@ async def test_a_legacy_connection_without_connection_init_gets_nothing(base: st
     user = f"rude-{uuid.uuid4().hex[:8]}"
     deployment_id = await new_deployment(base, user)
     url = base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-ws"]) as websocket:
+    async with connect(url, subprotocols=LEGACY_GRAPHQL_WS) as websocket:
         payload = {"query": SUBSCRIBE, "variables": {"id": deployment_id}}
         await websocket.send(json.dumps({"id": "1", "type": "start", "payload": payload}))
         await asyncio.wait_for(websocket.wait_closed(), WAIT)
