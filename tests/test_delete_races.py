@@ -17,36 +17,20 @@ import pytest
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
-
-CREATE_PROJECT = "mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }"
-CREATE_TOOL = """
-mutation($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id }
-}
-"""
-CREATE_AGENT = """
-mutation($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_ENV_VAR = """
-mutation($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_MAIN_CONFIG = """
-mutation($projectId: ID!, $input: MainAgentConfigInput!) {
-  setMainConfig(projectId: $projectId, input: $input) { id version }
-}
-"""
-CREATE_DEPLOYMENT = "mutation($projectId: ID!) { createDeployment(projectId: $projectId) { id } }"
-CANCEL_DEPLOYMENT = "mutation($id: ID!) { cancelDeployment(id: $id) { id status } }"
-DELETE_PROJECT = "mutation($id: ID!) { deleteProject(id: $id) }"
-DELETE_AGENT = "mutation($id: ID!) { deleteAgent(id: $id) }"
-DELETE_TOOL = "mutation($id: ID!) { deleteTool(id: $id) }"
-DELETE_ENV_VAR = (
-    "mutation($projectId: ID!, $key: String!) { deleteEnvVar(projectId: $projectId, key: $key) }"
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_AGENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DELETE_AGENT,
+    DELETE_ENV_VAR,
+    DELETE_PROJECT,
+    DELETE_TOOL,
+    SET_ENV_VAR,
+    SET_MAIN_CONFIG,
 )
+
 GET_PROJECT = "query($id: ID!) { project(id: $id) { agentIds toolIds envIds mainConfig { id } } }"
 
 MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}

@@ -1,0 +1,178 @@
+"""GraphQL documents that more than one test module, or a test and a benchmark, send.
+
+One document per operation. A mutation takes its input whole (`$input`, and `$projectId` for a
+project's child), so each test says in its variables what it writes; it selects the ids and
+the few fields its callers check, all read from the item written. The `*_FIELDS` are every
+scalar field of a type, for tests that read an item whole. A document that one module alone
+sends, most often because its selection is what that module tests, stays in that module.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGENT_FIELDS",
+    "CANCEL_DEPLOYMENT",
+    "CREATE_AGENT",
+    "CREATE_DEPLOYMENT",
+    "CREATE_PROJECT",
+    "CREATE_TOOL",
+    "DASHBOARD",
+    "DELETE_AGENT",
+    "DELETE_ENV_VAR",
+    "DELETE_PROJECT",
+    "DELETE_TOOL",
+    "DEPLOYMENT_FIELDS",
+    "ENV_VAR_FIELDS",
+    "MAIN_CONFIG_FIELDS",
+    "OVERVIEW",
+    "PROJECT_FIELDS",
+    "REDEPLOY",
+    "SET_BUILTIN_TOOL_ACTIVE",
+    "SET_ENV_VAR",
+    "SET_MAIN_CONFIG",
+    "TOOL_FIELDS",
+    "UPDATE_AGENT",
+    "UPDATE_DEPLOYMENT_STATUS",
+    "UPDATE_PROJECT",
+    "UPDATE_TOOL",
+    "USED_BY_ATTACK",
+    "VIEWER",
+]
+
+# -- every scalar field of a type ------------------------------------------------------------
+
+PROJECT_FIELDS = """
+    id name description agentIds toolIds envIds deploymentIds version createdAt updatedAt
+"""
+AGENT_FIELDS = """
+    id projectId name description type systemPrompt toolNames builtinToolNames
+    model { region modelId } config version createdAt updatedAt
+"""
+TOOL_FIELDS = """
+    id projectId name description type inputSchema code config version createdAt updatedAt
+"""
+MAIN_CONFIG_FIELDS = """
+    id projectId name description systemPrompt model { region modelId } config version
+    createdAt updatedAt
+"""
+ENV_VAR_FIELDS = "id projectId key value secret createdAt updatedAt"
+DEPLOYMENT_FIELDS = "id projectId status config error logs createdAt updatedAt"
+
+# -- identity --------------------------------------------------------------------------------
+
+VIEWER = "{ viewer { userId isAdmin } }"
+
+# -- projects --------------------------------------------------------------------------------
+
+CREATE_PROJECT = """
+mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { id } }
+"""
+UPDATE_PROJECT = """
+mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {
+  updateProject(id: $id, input: $input) { id name }
+}
+"""
+DELETE_PROJECT = "mutation DeleteProject($id: ID!) { deleteProject(id: $id) }"
+
+# -- a project's children --------------------------------------------------------------------
+
+CREATE_AGENT = """
+mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
+  createAgent(projectId: $projectId, input: $input) { id projectId name }
+}
+"""
+UPDATE_AGENT = """
+mutation UpdateAgent($id: ID!, $input: UpdateAgentInput!) {
+  updateAgent(id: $id, input: $input) { id toolNames }
+}
+"""
+DELETE_AGENT = "mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) }"
+CREATE_TOOL = """
+mutation CreateTool($projectId: ID!, $input: ToolInput!) {
+  createTool(projectId: $projectId, input: $input) { id name }
+}
+"""
+UPDATE_TOOL = """
+mutation UpdateTool($id: ID!, $input: UpdateToolInput!) {
+  updateTool(id: $id, input: $input) { id }
+}
+"""
+DELETE_TOOL = "mutation DeleteTool($id: ID!) { deleteTool(id: $id) }"
+SET_MAIN_CONFIG = """
+mutation SetMainConfig($projectId: ID!, $input: MainAgentConfigInput!) {
+  setMainConfig(projectId: $projectId, input: $input) { id version }
+}
+"""
+SET_ENV_VAR = """
+mutation SetEnvVar($projectId: ID!, $input: EnvVarInput!) {
+  setEnvVar(projectId: $projectId, input: $input) { id }
+}
+"""
+DELETE_ENV_VAR = """
+mutation DeleteEnvVar($projectId: ID!, $key: String!) {
+  deleteEnvVar(projectId: $projectId, key: $key)
+}
+"""
+
+# -- deployments -----------------------------------------------------------------------------
+
+CREATE_DEPLOYMENT = """
+mutation CreateDeployment($projectId: ID!) { createDeployment(projectId: $projectId) { id status } }
+"""
+CANCEL_DEPLOYMENT = """
+mutation CancelDeployment($id: ID!) { cancelDeployment(id: $id) { id status } }
+"""
+REDEPLOY = "mutation Redeploy($id: ID!) { redeploy(deploymentId: $id) { id status } }"
+# An admin (or a pipeline) moving a deployment; variables left out are arguments left out.
+UPDATE_DEPLOYMENT_STATUS = """
+mutation UpdateDeploymentStatus(
+  $userId: ID!, $id: ID!, $status: DeploymentStatus!, $error: String, $appendLogs: [String!],
+  $leaseSeconds: Int
+) {
+  updateDeploymentStatus(
+    userId: $userId, id: $id, status: $status, error: $error, appendLogs: $appendLogs,
+    leaseSeconds: $leaseSeconds
+  ) { id status logs }
+}
+"""
+
+# -- built-in tools --------------------------------------------------------------------------
+
+SET_BUILTIN_TOOL_ACTIVE = """
+mutation SetBuiltinToolActive($name: String!, $isActive: Boolean!) {
+  setBuiltinToolActive(name: $name, isActive: $isActive) { name isActive }
+}
+"""
+
+# -- reads the README shows and the benchmarks time ------------------------------------------
+
+DASHBOARD = """
+query Dashboard {
+  viewer { userId }
+  projects {
+    id name description updatedAt
+    agents { id name model { modelId } tools { id name } builtinTools { name category } }
+    tools { id name type }
+    mainConfig { name model { modelId } }
+    envVars { key value secret }
+    deployments(limit: 5) { id status createdAt }
+    latestDeployment { id status }
+  }
+}
+"""
+OVERVIEW = """
+query Overview($projectId: ID!) {
+  project(id: $projectId) {
+    name agentIds toolIds envIds deploymentIds
+    agents { name model { modelId } tools { name } builtinTools { name } }
+    tools { name type usedBy { name } }
+    mainConfig { id name }
+    envVars { key value secret }
+    latestDeployment { id status }
+  }
+}
+"""
+# The costliest nesting a query may ask for: every agent's tools' users' tools.
+USED_BY_ATTACK = (
+    "query($p: ID!) { project(id: $p) { agents { tools { usedBy { tools { id } } } } } }"
+)
