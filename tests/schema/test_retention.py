@@ -13,6 +13,7 @@ from server.store import LostRace, Store
 from server.store.deployments import MAX_PRUNED_PER_CREATE
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.documents import REDEPLOY
 from tests.schema.test_deployment import (
     CANCEL,
     deploy,
@@ -23,7 +24,6 @@ from tests.schema.test_deployment import (
 )
 
 BOUND = 3
-REDEPLOY = "mutation($id: ID!) { redeploy(deploymentId: $id) { id } }"
 GET = "query($id: ID!) { deployment(id: $id) { id } }"
 
 
