@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import (  # noqa: E402
-    DASHBOARD,
     PREFIX,
     PROJECT,
     api_server,
@@ -59,6 +58,7 @@ from server.store.codec import item_size  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.tables import TABLES  # noqa: E402
+from tests.documents import DASHBOARD  # noqa: E402
 
 AGENT = """
 query Agent($id: ID!) {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "AGENT_FIELDS",
+    "ALIASED_USED_BY_ATTACK",
     "CANCEL_DEPLOYMENT",
     "CREATE_AGENT",
     "CREATE_DEPLOYMENT",
@@ -35,6 +36,7 @@ __all__ = [
     "UPDATE_DEPLOYMENT_STATUS",
     "UPDATE_PROJECT",
     "UPDATE_TOOL",
+    "UPSERT_BUILTIN_TOOL",
     "USED_BY_ATTACK",
     "VIEWER",
 ]
@@ -138,6 +140,11 @@ mutation UpdateDeploymentStatus(
 
 # -- built-in tools --------------------------------------------------------------------------
 
+UPSERT_BUILTIN_TOOL = """
+mutation UpsertBuiltinTool($input: BuiltinToolInput!) {
+  upsertBuiltinTool(input: $input) { name isActive }
+}
+"""
 SET_BUILTIN_TOOL_ACTIVE = """
 mutation SetBuiltinToolActive($name: String!, $isActive: Boolean!) {
   setBuiltinToolActive(name: $name, isActive: $isActive) { name isActive }
@@ -172,7 +179,15 @@ query Overview($projectId: ID!) {
   }
 }
 """
-# The costliest nesting a query may ask for: every agent's tools' users' tools.
+# The costliest nesting a query may ask for, every agent's tools' users' tools; and the widest,
+# 30 aliases (the most allowed) of every agent's tools' users.
 USED_BY_ATTACK = (
     "query($p: ID!) { project(id: $p) { agents { tools { usedBy { tools { id } } } } } }"
+)
+ALIASED_USED_BY_ATTACK = (
+    "query($p: ID!) { "
+    + " ".join(
+        f"a{n}: project(id: $p) {{ agents {{ tools {{ usedBy {{ id }} }} }} }}" for n in range(30)
+    )
+    + " }"
 )

@@ -20,6 +20,7 @@ from tests.documents import (
     CREATE_TOOL,
     SET_BUILTIN_TOOL_ACTIVE,
     SET_MAIN_CONFIG,
+    UPSERT_BUILTIN_TOOL,
 )
 
 GET = "query($id: ID!) { deployment(id: $id) { status error logs } }"
@@ -102,10 +103,9 @@ async def test_a_built_in_tool_deactivated_since_fails_the_deployment(
 ) -> None:
     name = f"soon-gone-{uuid.uuid4().hex[:8]}"
     async with GraphQLClient.for_app(app, "ops", groups="admin") as admin:
+        tool = {"name": name, "description": "d", "type": "t", "category": "c"}
         await admin.data(
-            """mutation($n: String!) { upsertBuiltinTool(input: {name: $n, description: "d",
-              type: "t", category: "c", inputSchema: {type: "object"}}) { name } }""",
-            {"n": name},
+            UPSERT_BUILTIN_TOOL, {"input": {**tool, "inputSchema": {"type": "object"}}}
         )
         deployment_id = await deploy(client, await project(client, builtins=[name]))
         await admin.data(SET_BUILTIN_TOOL_ACTIVE, {"name": name, "isActive": False})

@@ -22,6 +22,7 @@ from tests.documents import (
     CREATE_TOOL,
     DELETE_AGENT,
     SET_BUILTIN_TOOL_ACTIVE,
+    UPSERT_BUILTIN_TOOL,
 )
 from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
@@ -47,9 +48,6 @@ query Nested($id: ID!) {
 """
 PROJECT = """
 query Project($id: ID!) { project(id: $id) { agentIds agents { id name } } }
-"""
-UPSERT_BUILTIN = """
-mutation Upsert($input: BuiltinToolInput!) { upsertBuiltinTool(input: $input) { name isActive } }
 """
 
 MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
@@ -108,7 +106,7 @@ async def new_builtin_tool(app: ASGIApp, *, active: bool) -> str:
         "category": "agent-tests",
     }
     async with GraphQLClient.for_app(app, "catalog-admin", groups="admin") as admin:
-        await admin.data(UPSERT_BUILTIN, {"input": spec})
+        await admin.data(UPSERT_BUILTIN_TOOL, {"input": spec})
         if not active:
             data = await admin.data(SET_BUILTIN_TOOL_ACTIVE, {"name": name, "isActive": False})
             assert data["setBuiltinToolActive"] == {"name": name, "isActive": False}
