@@ -29,12 +29,12 @@ from server.errors import Unauthenticated
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_PROJECT, VIEWER
 from tests.servers import GRAPHQL_TRANSPORT_WS, serving
 
 REGION, POOL, CLIENT = "eu-west-1", "eu-west-1_Test", "spa-client"
 ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL}"
-VIEWER = "{ viewer { userId isAdmin } }"
-CREATE = 'mutation { createProject(input: {name: "Secured"}) { id } }'
+SECURED = {"input": {"name": "Secured"}}
 
 
 class Keys:
@@ -140,12 +140,14 @@ def with_groups(groups: Any) -> str:
     return token(**claims)
 
 
-async def ask(app: ASGIApp, bearer: str | None, query: str = VIEWER) -> dict[str, Any]:
+async def ask(
+    app: ASGIApp, bearer: str | None, query: str = VIEWER, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     client = GraphQLClient.for_app(app, None)
     if bearer is not None:
         client.http.headers["Authorization"] = f"Bearer {bearer}"
     async with client:
-        return await client.execute(query)
+        return await client.execute(query, variables)
 
 
 async def test_an_id_token_authenticates_its_subject(cognito_app: ASGIApp) -> None:
@@ -174,7 +176,7 @@ async def test_the_admin_group_makes_an_admin(cognito_app: ASGIApp) -> None:
 async def test_a_token_user_owns_what_they_create(cognito_app: ASGIApp) -> None:
     subject = f"sub-{uuid.uuid4()}"
 
-    created = await ask(cognito_app, token(sub=subject), CREATE)
+    created = await ask(cognito_app, token(sub=subject), CREATE_PROJECT, SECURED)
     listed = await ask(cognito_app, token(sub=subject), "{ projects { id } }")
     stranger = await ask(cognito_app, token(), "{ projects { id } }")
 
@@ -261,7 +263,7 @@ BAD_TOKENS.update(MISTYPED_CLAIMS)
 async def test_a_bad_token_is_unauthenticated_and_runs_nothing(
     cognito_app: ASGIApp, case: str, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    body = await ask(cognito_app, BAD_TOKENS[case](), CREATE)
+    body = await ask(cognito_app, BAD_TOKENS[case](), CREATE_PROJECT, SECURED)
 
     assert body["data"] is None
     assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]

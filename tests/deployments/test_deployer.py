@@ -14,6 +14,7 @@ from server.deployer import DeploymentWorker, ValidatingDeployer
 from server.store import Store
 from tests.conftest import GraphQLClient
 from tests.documents import (
+    CANCEL_DEPLOYMENT,
     CREATE_AGENT,
     CREATE_DEPLOYMENT,
     CREATE_PROJECT,
@@ -138,9 +139,7 @@ async def test_a_cancelled_deployment_is_left_alone(
     client: GraphQLClient, store: Store, user_id: str
 ) -> None:
     deployment_id = await deploy(client, await project(client))
-    await client.data(
-        "mutation($id: ID!) { cancelDeployment(id: $id) { id } }", {"id": deployment_id}
-    )
+    await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
 
     await worker_for(store).process(user_id, deployment_id)
 

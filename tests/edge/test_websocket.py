@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.typing import Origin
 
 from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
+from tests.documents import CREATE_DEPLOYMENT, CREATE_PROJECT, SET_ENV_VAR
 from tests.servers import GRAPHQL_TRANSPORT_WS, serving
 
 WAIT = 10  # seconds for any one message: a bound, not a pause
@@ -98,11 +99,6 @@ async def test_an_upgrade_naming_a_foreign_host_is_refused(ws_url: str) -> None:
     assert refused.value.response.status_code == 403
 
 
-SET_ENV = """
-mutation($p: ID!, $k: String!, $v: String!, $s: Boolean!) {
-  setEnvVar(projectId: $p, input: {key: $k, value: $v, secret: $s}) { id }
-}
-"""
 WATCH = "subscription($id: ID!) { deploymentUpdated(id: $id) { id config } }"
 
 
@@ -131,12 +127,15 @@ async def a_session_with_secrets(url: str, token: str, secret: str, value: str) 
         additional_headers={"Authorization": f"Bearer {token}"},
     ) as socket:
         await init(socket, Authorization=f"Bearer {token}", **{"X-Dev-User": "logged"})
-        create = 'mutation { createProject(input: {name: "L"}) { id } }'
-        project = (await operation(socket, create, {}))["createProject"]["id"]
-        await operation(socket, SET_ENV, {"p": project, "k": "K", "v": secret, "s": True})
-        await operation(socket, SET_ENV, {"p": project, "k": "PLAIN", "v": value, "s": False})
-        deploy = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
-        deployment = (await operation(socket, deploy, {"p": project}))["createDeployment"]["id"]
+        created = await operation(socket, CREATE_PROJECT, {"input": {"name": "L"}})
+        project = created["createProject"]["id"]
+        for env_var in (
+            {"key": "K", "value": secret, "secret": True},
+            {"key": "PLAIN", "value": value, "secret": False},
+        ):
+            await operation(socket, SET_ENV_VAR, {"projectId": project, "input": env_var})
+        deployed = await operation(socket, CREATE_DEPLOYMENT, {"projectId": project})
+        deployment = deployed["createDeployment"]["id"]
         watched = await operation(socket, WATCH, {"id": deployment})
         assert value in json.dumps(watched)  # the value did travel in a frame
         await socket.send("x" * (MAX_WEBSOCKET_MESSAGE_BYTES + 1))
