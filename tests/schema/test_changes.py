@@ -11,6 +11,7 @@ from tests.documents import (
     CREATE_DEPLOYMENT,
     CREATE_PROJECT,
     CREATE_TOOL,
+    REDEPLOY,
     SET_ENV_VAR,
     UPDATE_AGENT,
 )
@@ -28,7 +29,8 @@ query($id: ID!, $against: ID) {
   deployment(id: $id) { changes(against: $against) { path kind before after } }
 }
 """
-REDEPLOY = "mutation($id: ID!) { redeploy(deploymentId: $id) { id status config } }"
+# Redeploy copies the old snapshot: `config` shows it.
+REDEPLOY_SHOWING_CONFIG = "mutation($id: ID!) { redeploy(deploymentId: $id) { id status config } }"
 CONFIG = "query($id: ID!) { deployment(id: $id) { config } }"
 
 
@@ -123,7 +125,7 @@ async def test_redeploy_deploys_the_old_snapshot_again(client: GraphQLClient) ->
     await client.data(UPDATE_AGENT, {"id": agent_id, "input": SONNET})
     await deployed(client, project_id)
 
-    again = (await client.data(REDEPLOY, {"id": old}))["redeploy"]
+    again = (await client.data(REDEPLOY_SHOWING_CONFIG, {"id": old}))["redeploy"]
 
     old_config = (await client.data(CONFIG, {"id": old}))["deployment"]["config"]
     assert again["status"] == "PENDING"
