@@ -3,8 +3,9 @@
 One document per operation. A mutation takes its input whole (`$input`, and `$projectId` for a
 project's child), so each test says in its variables what it writes; it selects the ids and
 the few fields its callers check, all read from the item written. The `*_FIELDS` are every
-scalar field of a type, for tests that read an item whole. A document that one module alone
-sends, most often because its selection is what that module tests, stays in that module.
+field a type holds itself (none that leads to another item), for tests that read an item
+whole. A document that one module alone sends, most often because its selection is what that
+module tests, stays in that module.
 """
 
 from __future__ import annotations
