@@ -42,21 +42,11 @@ from server.store import Store, open_store  # noqa: E402
 from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.instrument import track  # noqa: E402
-from tests.documents import DASHBOARD  # noqa: E402
+from tests.documents import DASHBOARD, DASHBOARD_PROJECT_FIELDS  # noqa: E402
 from tests.servers import free_port, wait_for_health  # noqa: E402
 
-PROJECT = """
-query Project($id: ID!) {
-  project(id: $id) {
-    id name description updatedAt
-    agents { id name model { modelId } tools { id name } builtinTools { name category } }
-    tools { id name type }
-    mainConfig { name model { modelId } }
-    envVars { key value secret }
-    deployments(limit: 5) { id status createdAt }
-    latestDeployment { id status }
-  }
-}
+PROJECT = f"""
+query Project($id: ID!) {{ project(id: $id) {{ {DASHBOARD_PROJECT_FIELDS} }} }}
 """
 PREFIX = "bench-"
 

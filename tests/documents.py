@@ -2,10 +2,10 @@
 
 One document per operation. A mutation takes its input whole (`$input`, and `$projectId` for a
 project's child), so each test says in its variables what it writes; it selects the ids and
-the few fields its callers check, all read from the item written. The `*_FIELDS` are every
-field a type holds itself (none that leads to another item), for tests that read an item
-whole. A document that one module alone sends, most often because its selection is what that
-module tests, stays in that module.
+the few fields its callers check, all read from the item written. The `*_FIELDS` are
+selections: every field a type holds itself (none that leads to another item), for tests that
+read an item whole, and what the Dashboard shows of a project. A document that one module
+alone sends, most often because its selection is what that module tests, stays there.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ __all__ = [
     "CREATE_PROJECT",
     "CREATE_TOOL",
     "DASHBOARD",
+    "DASHBOARD_PROJECT_FIELDS",
     "DELETE_AGENT",
     "DELETE_ENV_VAR",
     "DELETE_PROJECT",
@@ -154,10 +155,8 @@ mutation SetBuiltinToolActive($name: String!, $isActive: Boolean!) {
 
 # -- reads the README shows and the benchmarks time ------------------------------------------
 
-DASHBOARD = """
-query Dashboard {
-  viewer { userId }
-  projects {
+# What the Dashboard shows of each project (bench/dashboard.py reads one project the same way).
+DASHBOARD_PROJECT_FIELDS = """
     id name description updatedAt
     agents { id name model { modelId } tools { id name } builtinTools { name category } }
     tools { id name type }
@@ -165,8 +164,9 @@ query Dashboard {
     envVars { key value secret }
     deployments(limit: 5) { id status createdAt }
     latestDeployment { id status }
-  }
-}
+"""
+DASHBOARD = f"""
+query Dashboard {{ viewer {{ userId }} projects {{ {DASHBOARD_PROJECT_FIELDS} }} }}
 """
 OVERVIEW = """
 query Overview($projectId: ID!) {

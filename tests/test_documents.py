@@ -9,6 +9,7 @@ from graphql import parse, validate
 from server.schema import schema
 from tests import documents
 
+# The `*_FIELDS` are selections, checked inside the documents that hold them.
 SHARED = sorted(name for name in documents.__all__ if not name.endswith("_FIELDS"))
 
 
