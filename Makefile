@@ -21,7 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
-	$(BIN)/mypy server
+	$(BIN)/mypy server tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py

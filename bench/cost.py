@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import DASHBOARD, PREFIX, api_server, process_cpu_seconds  # noqa: E402
+from bench.dashboard import PREFIX, api_server, process_cpu_seconds  # noqa: E402
 from bench.seeding import text  # noqa: E402
 from server import quotas  # noqa: E402
 from server.models import (  # noqa: E402
@@ -52,6 +52,12 @@ from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.wiring import store_options  # noqa: E402
+from tests.documents import (  # noqa: E402
+    ALIASED_USED_BY_ATTACK,
+    DASHBOARD,
+    OVERVIEW,
+    USED_BY_ATTACK,
+)
 
 USER = "bench-quota-user"
 # Projects that hold the account's agents: each at the per-project quotas of agents and tools.
@@ -60,19 +66,6 @@ FULL_PROJECTS = quotas.AGENTS_PER_USER // quotas.AGENTS_PER_PROJECT
 # Not the most an account may keep (every project at the bound, 20,000), which would seed
 # gigabytes of snapshots.
 DEPLOYMENTS = 2_000
-
-OVERVIEW = """
-query Overview($projectId: ID!) {
-  project(id: $projectId) {
-    name agentIds toolIds envIds deploymentIds
-    agents { name model { modelId } tools { name } builtinTools { name } }
-    tools { name type usedBy { name } }
-    mainConfig { id name }
-    envVars { key value secret }
-    latestDeployment { id status }
-  }
-}
-"""
 
 
 def aliased(count: int, selection: str) -> str:
@@ -86,14 +79,8 @@ P = {"p": "$p"}
 DOCUMENTS: dict[str, tuple[str, dict[str, str]]] = {
     "Dashboard (README)": (DASHBOARD, {}),
     "Overview (README), fullest project": (OVERVIEW, {"projectId": "$p"}),
-    "attack: agents.tools.usedBy.tools": (
-        "query($p: ID!) { project(id: $p) { agents { tools { usedBy { tools { id } } } } } }",
-        P,
-    ),
-    "attack: 30 x agents.tools.usedBy": (
-        "query($p: ID!) " + aliased(30, "project(id: $p) { agents { tools { usedBy { id } } } }"),
-        P,
-    ),
+    "attack: agents.tools.usedBy.tools": (USED_BY_ATTACK, P),
+    "attack: 30 x agents.tools.usedBy": (ALIASED_USED_BY_ATTACK, P),
     "deployment history: latestDeployment of every project": (
         "{ projects { latestDeployment { id } } }",
         {},

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -42,34 +43,11 @@ from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.instrument import track  # noqa: E402
 from server.wiring import store_options  # noqa: E402
+from tests.documents import DASHBOARD, DASHBOARD_PROJECT_FIELDS  # noqa: E402
 from tests.servers import free_port, wait_for_health  # noqa: E402
 
-DASHBOARD = """
-query Dashboard {
-  viewer { userId }
-  projects {
-    id name description updatedAt
-    agents { id name model { modelId } tools { id name } builtinTools { name category } }
-    tools { id name type }
-    mainConfig { name model { modelId } }
-    envVars { key value secret }
-    deployments(limit: 5) { id status createdAt }
-    latestDeployment { id status }
-  }
-}
-"""
-PROJECT = """
-query Project($id: ID!) {
-  project(id: $id) {
-    id name description updatedAt
-    agents { id name model { modelId } tools { id name } builtinTools { name category } }
-    tools { id name type }
-    mainConfig { name model { modelId } }
-    envVars { key value secret }
-    deployments(limit: 5) { id status createdAt }
-    latestDeployment { id status }
-  }
-}
+PROJECT = f"""
+query Project($id: ID!) {{ project(id: $id) {{ {DASHBOARD_PROJECT_FIELDS} }} }}
 """
 PREFIX = "bench-"
 
@@ -177,7 +155,7 @@ def api_server(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for_health(base, process)  # type: ignore[arg-type]
+        wait_for_health(base, process)
         yield base, process.pid
     finally:
         process.terminate()
@@ -385,7 +363,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                                         run,
                                         ops=ops,
                                         concurrency=concurrency,
-                                        cpu=lambda pid=pid: process_cpu_seconds(pid),
+                                        cpu=functools.partial(process_cpu_seconds, pid),
                                         moto_cpu=moto_cpu,
                                     )
                                     results.append(summarize(mode, name, p, concurrency, sample))

@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import (  # noqa: E402
-    DASHBOARD,
     PREFIX,
     PROJECT,
     api_server,
@@ -60,6 +59,7 @@ from server.store.dynamo import Expression  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
 from server.store.tables import TABLES  # noqa: E402
 from server.wiring import store_options  # noqa: E402
+from tests.documents import DASHBOARD  # noqa: E402
 
 AGENT = """
 query Agent($id: ID!) {
@@ -191,9 +191,10 @@ def query_page(index: Index, table: str, read: dict[str, Any]) -> int:
     if read.get("start"):
         sort_key = index.sort_keys[table]
         after = read["start"][sort_key]
-        position = next((n for n, key in enumerate(partition.keys) if key > after), None)
-        if position is None:
+        first = next((n for n, key in enumerate(partition.keys) if key > after), None)
+        if first is None:
             return 0
+        position = first
     total = 0
     for size in partition.sizes[position:]:
         total += size
@@ -239,8 +240,8 @@ def floor(index: Index, user: str, operation: str, data: dict[str, Any]) -> int:
     # A deployment asked for by id is shown from its own item, the only one its id keys.
     deployment = data["deployment"]
     project = {"userId": user, "projectId": deployment["project"]["id"]}
-    shown = {"userId": user, "deploymentId": deployment["id"]}
-    return index.item(tables.deployments, shown) + index.item(tables.projects, project)
+    key = {"userId": user, "deploymentId": deployment["id"]}
+    return index.item(tables.deployments, key) + index.item(tables.projects, project)
 
 
 # -- measuring -------------------------------------------------------------------------------

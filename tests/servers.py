@@ -13,8 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from websockets.typing import Subprotocol
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The WebSocket subprotocols the server speaks, as websockets' `connect` takes them.
+GRAPHQL_TRANSPORT_WS = (Subprotocol("graphql-transport-ws"),)
+LEGACY_GRAPHQL_WS = (Subprotocol("graphql-ws"),)
 
 
 def free_port() -> int:

@@ -6,8 +6,7 @@ from starlette.types import ASGIApp
 
 from server.auth import DevAuthenticator
 from tests.conftest import GraphQLClient
-
-VIEWER = "{ viewer { userId isAdmin } }"
+from tests.documents import CREATE_PROJECT, VIEWER
 
 
 async def test_without_a_header_the_caller_is_dev_user(app: ASGIApp) -> None:
@@ -32,7 +31,7 @@ async def test_the_admin_group_makes_an_admin(app: ASGIApp) -> None:
 
 async def test_a_malformed_user_is_unauthenticated_and_nothing_runs(app: ASGIApp) -> None:
     async with GraphQLClient.for_app(app, "no spaces/allowed") as client:
-        mutation = await client.execute('mutation { createProject(input: {name: "x"}) { id } }')
+        mutation = await client.execute(CREATE_PROJECT, {"input": {"name": "x"}})
         invalid = await client.execute("{ notAField }")
 
     for body in (mutation, invalid):

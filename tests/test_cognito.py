@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -29,12 +29,12 @@ from server.errors import Unauthenticated
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
-from tests.servers import serving
+from tests.documents import CREATE_PROJECT, VIEWER
+from tests.servers import GRAPHQL_TRANSPORT_WS, serving
 
 REGION, POOL, CLIENT = "eu-west-1", "eu-west-1_Test", "spa-client"
 ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL}"
-VIEWER = "{ viewer { userId isAdmin } }"
-CREATE = 'mutation { createProject(input: {name: "Secured"}) { id } }'
+SECURED = {"input": {"name": "Secured"}}
 
 
 class Keys:
@@ -134,12 +134,20 @@ def token(
     )
 
 
-async def ask(app: ASGIApp, bearer: str | None, query: str = VIEWER) -> dict[str, Any]:
+def with_groups(groups: Any) -> str:
+    """A token whose `cognito:groups` claim is `groups` (no Python name, so no keyword)."""
+    claims: dict[str, Any] = {"cognito:groups": groups}
+    return token(**claims)
+
+
+async def ask(
+    app: ASGIApp, bearer: str | None, query: str = VIEWER, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
     client = GraphQLClient.for_app(app, None)
     if bearer is not None:
         client.http.headers["Authorization"] = f"Bearer {bearer}"
     async with client:
-        return await client.execute(query)
+        return await client.execute(query, variables)
 
 
 async def test_an_id_token_authenticates_its_subject(cognito_app: ASGIApp) -> None:
@@ -160,7 +168,7 @@ async def test_an_access_token_names_its_client_in_client_id(cognito_app: ASGIAp
 
 
 async def test_the_admin_group_makes_an_admin(cognito_app: ASGIApp) -> None:
-    body = await ask(cognito_app, token(**{"cognito:groups": ["staff", "admin"]}))
+    body = await ask(cognito_app, with_groups(["staff", "admin"]))
 
     assert body["data"]["viewer"]["isAdmin"] is True
 
@@ -168,7 +176,7 @@ async def test_the_admin_group_makes_an_admin(cognito_app: ASGIApp) -> None:
 async def test_a_token_user_owns_what_they_create(cognito_app: ASGIApp) -> None:
     subject = f"sub-{uuid.uuid4()}"
 
-    created = await ask(cognito_app, token(sub=subject), CREATE)
+    created = await ask(cognito_app, token(sub=subject), CREATE_PROJECT, SECURED)
     listed = await ask(cognito_app, token(sub=subject), "{ projects { id } }")
     stranger = await ask(cognito_app, token(), "{ projects { id } }")
 
@@ -215,7 +223,7 @@ def hs256_with_the_public_key() -> str:
     return (header + b"." + body + b"." + jwt.utils.base64url_encode(signature)).decode()
 
 
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, Callable[[], str]] = {
     "expired": lambda: token(exp=int(time.time()) - 120, iat=int(time.time()) - 900),
     "not yet valid": lambda: token(nbf=int(time.time()) + 600),
     "issued in the future": lambda: token(iat=int(time.time()) + 600),
@@ -236,14 +244,14 @@ BAD_TOKENS = {
 }
 
 # Validly signed, every claim present, one of an unexpected type.
-MISTYPED_CLAIMS = {
+MISTYPED_CLAIMS: dict[str, Callable[[], str]] = {
     "a list aud": lambda: token(aud=[CLIENT]),
     "a list client_id": lambda: token(token_use="access", aud=None, client_id=[CLIENT]),
     "a numeric sub": lambda: token(sub=12345),
     "a blank sub": lambda: token(sub="   "),
     "an object token_use": lambda: token(token_use={"id": True}),
-    "cognito:groups as a string": lambda: token(**{"cognito:groups": "admin"}),
-    "cognito:groups as numbers": lambda: token(**{"cognito:groups": [1, 2]}),
+    "cognito:groups as a string": lambda: with_groups("admin"),
+    "cognito:groups as numbers": lambda: with_groups([1, 2]),
     "exp as a string": lambda: token(exp=str(int(time.time()) + 600)),
     "iat as a boolean": lambda: token(iat=True),
     "a list iss": lambda: token(iss=[ISSUER]),
@@ -255,7 +263,7 @@ BAD_TOKENS.update(MISTYPED_CLAIMS)
 async def test_a_bad_token_is_unauthenticated_and_runs_nothing(
     cognito_app: ASGIApp, case: str, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    body = await ask(cognito_app, BAD_TOKENS[case](), CREATE)
+    body = await ask(cognito_app, BAD_TOKENS[case](), CREATE_PROJECT, SECURED)
 
     assert body["data"] is None
     assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]
@@ -367,14 +375,14 @@ async def test_a_websocket_authenticates_with_the_token_of_its_connection_init(
         COGNITO_JWKS_URL=jwks.url,
     ) as (base, _):
         url = base.replace("http://", "ws://") + "/graphql"
-        async with connect(url, subprotocols=["graphql-transport-ws"]) as good:
+        async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as good:
             await good.send(json.dumps(good_init))
             ack = json.loads(await asyncio.wait_for(good.recv(), 10))
             await good.send(
                 json.dumps({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}})
             )
             answer = json.loads(await asyncio.wait_for(good.recv(), 10))
-        async with connect(url, subprotocols=["graphql-transport-ws"]) as bad:
+        async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as bad:
             await bad.send(json.dumps(bad_init))
             await asyncio.wait_for(bad.wait_closed(), 10)
 
@@ -401,7 +409,7 @@ async def test_a_websocket_with_a_mistyped_claim_is_closed_as_unauthenticated(
         close_codes: dict[str, int | None] = {}
         for case, make in sorted(MISTYPED_CLAIMS.items()):
             init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {make()}"}}
-            async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+            async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as socket:
                 await socket.send(json.dumps(init))
                 await asyncio.wait_for(socket.wait_closed(), 10)
             close_codes[case] = socket.close_code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,36 +17,20 @@ import pytest
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
-
-CREATE_PROJECT = "mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }"
-CREATE_TOOL = """
-mutation($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id }
-}
-"""
-CREATE_AGENT = """
-mutation($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_ENV_VAR = """
-mutation($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_MAIN_CONFIG = """
-mutation($projectId: ID!, $input: MainAgentConfigInput!) {
-  setMainConfig(projectId: $projectId, input: $input) { id version }
-}
-"""
-CREATE_DEPLOYMENT = "mutation($projectId: ID!) { createDeployment(projectId: $projectId) { id } }"
-CANCEL_DEPLOYMENT = "mutation($id: ID!) { cancelDeployment(id: $id) { id status } }"
-DELETE_PROJECT = "mutation($id: ID!) { deleteProject(id: $id) }"
-DELETE_AGENT = "mutation($id: ID!) { deleteAgent(id: $id) }"
-DELETE_TOOL = "mutation($id: ID!) { deleteTool(id: $id) }"
-DELETE_ENV_VAR = (
-    "mutation($projectId: ID!, $key: String!) { deleteEnvVar(projectId: $projectId, key: $key) }"
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_AGENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DELETE_AGENT,
+    DELETE_ENV_VAR,
+    DELETE_PROJECT,
+    DELETE_TOOL,
+    SET_ENV_VAR,
+    SET_MAIN_CONFIG,
 )
+
 GET_PROJECT = "query($id: ID!) { project(id: $id) { agentIds toolIds envIds mainConfig { id } } }"
 
 MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
@@ -275,7 +259,7 @@ async def test_a_child_changed_while_its_project_is_deleted_leaves_nothing_behin
     await set_env_var(client, project_id, "KEY")
     assert "errors" not in await set_main_config(client, project_id)
     created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
-    racer = {
+    racer: Callable[[], Awaitable[dict[str, Any]]] = {
         "agent": lambda: client.execute(DELETE_AGENT, {"id": agent_id}),
         "tool": lambda: client.execute(DELETE_TOOL, {"id": tool_id}),
         "env var": lambda: client.execute(DELETE_ENV_VAR, {"projectId": project_id, "key": "KEY"}),

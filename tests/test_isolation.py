@@ -21,6 +21,28 @@ from server.settings import Settings
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    AGENT_FIELDS,
+    CANCEL_DEPLOYMENT,
+    CREATE_AGENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DELETE_AGENT,
+    DELETE_ENV_VAR,
+    DELETE_PROJECT,
+    DELETE_TOOL,
+    DEPLOYMENT_FIELDS,
+    ENV_VAR_FIELDS,
+    MAIN_CONFIG_FIELDS,
+    PROJECT_FIELDS,
+    SET_ENV_VAR,
+    SET_MAIN_CONFIG,
+    TOOL_FIELDS,
+    UPDATE_AGENT,
+    UPDATE_PROJECT,
+    UPDATE_TOOL,
+)
 
 MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
 INPUT_SCHEMA = {
@@ -29,75 +51,6 @@ INPUT_SCHEMA = {
     "required": ["query"],
 }
 
-AGENT_FIELDS = """
-    id projectId name description type systemPrompt toolNames builtinToolNames
-    model { region modelId } config version createdAt updatedAt
-"""
-TOOL_FIELDS = (
-    "id projectId name description type inputSchema code config version createdAt updatedAt"
-)
-MAIN_CONFIG_FIELDS = """
-    id projectId name description systemPrompt model { region modelId } config version
-    createdAt updatedAt
-"""
-ENV_FIELDS = "id projectId key value secret createdAt updatedAt"
-DEPLOYMENT_FIELDS = "id projectId status config error logs createdAt updatedAt"
-PROJECT_FIELDS = (
-    "id name description agentIds toolIds envIds deploymentIds version createdAt updatedAt"
-)
-
-CREATE_PROJECT = f"""
-mutation CreateProject($input: CreateProjectInput!) {{
-  createProject(input: $input) {{ {PROJECT_FIELDS} }}
-}}
-"""
-UPDATE_PROJECT = """
-mutation UpdateProject($id: ID!, $input: UpdateProjectInput!) {
-  updateProject(id: $id, input: $input) { id }
-}
-"""
-DELETE_PROJECT = "mutation DeleteProject($id: ID!) { deleteProject(id: $id) }"
-CREATE_AGENT = """
-mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id }
-}
-"""
-UPDATE_AGENT = """
-mutation UpdateAgent($id: ID!, $input: UpdateAgentInput!) {
-  updateAgent(id: $id, input: $input) { id }
-}
-"""
-DELETE_AGENT = "mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) }"
-CREATE_TOOL = """
-mutation CreateTool($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id name }
-}
-"""
-UPDATE_TOOL = """
-mutation UpdateTool($id: ID!, $input: UpdateToolInput!) {
-  updateTool(id: $id, input: $input) { id }
-}
-"""
-DELETE_TOOL = "mutation DeleteTool($id: ID!) { deleteTool(id: $id) }"
-SET_MAIN_CONFIG = """
-mutation SetMainConfig($projectId: ID!, $input: MainAgentConfigInput!) {
-  setMainConfig(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_ENV_VAR = """
-mutation SetEnvVar($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
-DELETE_ENV_VAR = """
-mutation DeleteEnvVar($projectId: ID!, $key: String!) {
-  deleteEnvVar(projectId: $projectId, key: $key)
-}
-"""
-CREATE_DEPLOYMENT = """
-mutation CreateDeployment($projectId: ID!) { createDeployment(projectId: $projectId) { id status } }
-"""
-CANCEL_DEPLOYMENT = "mutation CancelDeployment($id: ID!) { cancelDeployment(id: $id) { id } }"
 GET_PROJECT = f"query GetProject($id: ID!) {{ project(id: $id) {{ {PROJECT_FIELDS} }} }}"
 GET_AGENT = f"query GetAgent($id: ID!) {{ agent(id: $id) {{ {AGENT_FIELDS} }} }}"
 GET_TOOL = f"query GetTool($id: ID!) {{ tool(id: $id) {{ {TOOL_FIELDS} }} }}"
@@ -118,7 +71,7 @@ query Everything($id: ID!, $agentId: ID!, $toolId: ID!, $deploymentId: ID!) {{
     }}
     tools {{ {TOOL_FIELDS} project {{ id }} usedBy {{ id name }} }}
     mainConfig {{ {MAIN_CONFIG_FIELDS} }}
-    envVars {{ {ENV_FIELDS} }}
+    envVars {{ {ENV_VAR_FIELDS} }}
     deployments {{ {DEPLOYMENT_FIELDS} project {{ id }} }}
     latestDeployment {{ {DEPLOYMENT_FIELDS} }}
   }}

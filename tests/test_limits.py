@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 from starlette.types import ASGIApp
 
@@ -21,7 +23,7 @@ async def test_a_body_over_1_mib_is_refused_with_413_before_parsing(app: ASGIApp
 
 
 async def test_a_streamed_body_over_1_mib_is_refused_too(app: ASGIApp) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b'{"query": "{ viewer { userId } }", "padding": "'
         for _ in range(20):
             yield b"x" * 65536

@@ -16,21 +16,15 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    CREATE_AGENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DASHBOARD,
+    SET_BUILTIN_TOOL_ACTIVE,
+    UPSERT_BUILTIN_TOOL,
+)
 
-DASHBOARD = """
-query Dashboard {
-  viewer { userId }
-  projects {
-    id name description updatedAt
-    agents { id name model { modelId } tools { id name } builtinTools { name category } }
-    tools { id name type }
-    mainConfig { name model { modelId } }
-    envVars { key value secret }
-    deployments(limit: 5) { id status createdAt }
-    latestDeployment { id status }
-  }
-}
-"""
 PROJECT = """
 query Project($id: ID!) {
   project(id: $id) {
@@ -41,20 +35,6 @@ query Project($id: ID!) {
     envVars { key }
     deployments { id status project { name } }
   }
-}
-"""
-CREATE_PROJECT = 'mutation { createProject(input: {name: "Counted"}) { id } }'
-CREATE_TOOL = """
-mutation($p: ID!, $name: String!) {
-  createTool(projectId: $p, input: {name: $name, type: FRONTEND_ACTION,
-    inputSchema: {type: "object"}}) { id }
-}
-"""
-CREATE_AGENT = """
-mutation($p: ID!, $tools: [String!]!) {
-  createAgent(projectId: $p, input: {name: "Helper", systemPrompt: "Help.",
-    toolNames: $tools, builtinToolNames: ["calculator"],
-    model: {region: "us-east-1", modelId: "m"}}) { id }
 }
 """
 MISC = """
@@ -94,11 +74,20 @@ async def furnished_projects(client: GraphQLClient, count: int) -> list[str]:
     env var and a deployment."""
 
     async def one(index: int) -> str:
-        project_id: str = (await client.data(CREATE_PROJECT))["createProject"]["id"]
+        created = await client.data(CREATE_PROJECT, {"input": {"name": "Counted"}})
+        project_id: str = created["createProject"]["id"]
         names = [f"t{index}a-{uuid.uuid4().hex[:6]}", f"t{index}b-{uuid.uuid4().hex[:6]}"]
         for name in names:
-            await client.data(CREATE_TOOL, {"p": project_id, "name": name})
-        await client.data(CREATE_AGENT, {"p": project_id, "tools": names})
+            tool = {"name": name, "type": "FRONTEND_ACTION", "inputSchema": {"type": "object"}}
+            await client.data(CREATE_TOOL, {"projectId": project_id, "input": tool})
+        agent = {
+            "name": "Helper",
+            "systemPrompt": "Help.",
+            "toolNames": names,
+            "builtinToolNames": ["calculator"],
+            "model": {"region": "us-east-1", "modelId": "m"},
+        }
+        await client.data(CREATE_AGENT, {"projectId": project_id, "input": agent})
         await client.data(MISC, {"p": project_id})
         return project_id
 
@@ -209,24 +198,17 @@ async def test_an_admin_change_of_a_built_in_tool_is_seen_at_once_by_this_proces
     client = counting(f"catalog-{uuid.uuid4().hex}")
     name = f"cache-{uuid.uuid4().hex[:8]}"
     admin = GraphQLClient.for_app(counting_app, "ops", groups="admin")
-    upsert = """
-    mutation($name: String!) { upsertBuiltinTool(input: {name: $name, description: "d",
-      type: "t", category: "cache", inputSchema: {type: "object"}}) { name } }
-    """
     listing = 'query { builtinTools(category: "cache") { name } }'
     await client.execute(listing)
 
     async with admin:
-        await admin.data(upsert, {"name": name})
+        tool = {"name": name, "description": "d", "type": "t", "category": "cache"}
         await admin.data(
-            "mutation($n: String!) { setBuiltinToolActive(name: $n, isActive: false) { name } }",
-            {"n": name},
+            UPSERT_BUILTIN_TOOL, {"input": {**tool, "inputSchema": {"type": "object"}}}
         )
+        await admin.data(SET_BUILTIN_TOOL_ACTIVE, {"name": name, "isActive": False})
         hidden = await client.data(listing)
-        await admin.data(
-            "mutation($n: String!) { setBuiltinToolActive(name: $n, isActive: true) { name } }",
-            {"n": name},
-        )
+        await admin.data(SET_BUILTIN_TOOL_ACTIVE, {"name": name, "isActive": True})
     shown = await client.data(listing)
 
     assert {"name": name} not in hidden["builtinTools"]

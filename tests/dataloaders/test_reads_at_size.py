@@ -23,6 +23,7 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_DEPLOYMENT
 
 # Seeding writes 25 items of up to 70 KB in one BatchWriteItem; aiohttp warns about the body.
 pytestmark = pytest.mark.filterwarnings("ignore:Sending a large body:ResourceWarning")
@@ -139,13 +140,13 @@ async def test_a_dashboard_whose_tables_fit_a_page_takes_one_round(
     assert measured.read <= 1.5 * measured.floor
 
 
-CREATE_AGENT = """
+# Its tools are shown: creating it reads them, by the ids its project lists.
+CREATE_AGENT_SHOWING_TOOLS = """
 mutation($p: ID!, $tools: [String!]!) {
   createAgent(projectId: $p, input: {name: "Writer", systemPrompt: "Write.",
     toolNames: $tools, model: {region: "us-east-1", modelId: "m"}}) { id tools { id } }
 }
 """
-CREATE_DEPLOYMENT = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
 
 
 async def test_writes_read_what_their_project_holds_not_the_account(
@@ -162,8 +163,8 @@ async def test_writes_read_what_their_project_holds_not_the_account(
     children = {store.tables.agents, store.tables.tools, store.tables.environment}
 
     async with GraphQLClient.for_app(measured_app, user) as client:
-        agent = await client.execute(CREATE_AGENT, {"p": project_id, "tools": names})
-        deployment = await client.execute(CREATE_DEPLOYMENT, {"p": project_id})
+        agent = await client.execute(CREATE_AGENT_SHOWING_TOOLS, {"p": project_id, "tools": names})
+        deployment = await client.execute(CREATE_DEPLOYMENT, {"projectId": project_id})
 
     for body in (agent, deployment):
         assert "errors" not in body, body["errors"]

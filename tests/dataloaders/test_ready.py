@@ -66,8 +66,9 @@ async def test_a_failed_load_raises_from_the_field_either_way() -> None:
 
     loader: DataLoader[str, str] = DataLoader(load_fn=fail)
     pending = when_loaded(loader, "a", str.lower)
+    assert inspect.isawaitable(pending)
     with pytest.raises(LookupError, match="gone"):
-        await pending  # type: ignore[misc]
+        await pending
 
     with pytest.raises(LookupError, match="gone"):
         when_loaded(loader, "a", str.lower)

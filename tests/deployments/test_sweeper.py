@@ -28,22 +28,17 @@ from server.store.dynamo import Expression
 from server.store.tables import TableNames
 from tests.conftest import GraphQLClient
 from tests.deployments.test_worker import project
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_DEPLOYMENT,
+    REDEPLOY,
+    UPDATE_DEPLOYMENT_STATUS,
+)
 from tests.summaries import assert_summary_exact
 
 LEASE = timedelta(seconds=1.2)
 SWEEP = 0.1
 WAIT = 10.0  # the most any wait below may take before the test fails
-
-DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id status } }"
-REDEPLOY = "mutation($id: ID!) { redeploy(deploymentId: $id) { id status } }"
-CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
-PIPELINE = """
-mutation($u: ID!, $id: ID!, $status: DeploymentStatus!, $lease: Int) {
-  updateDeploymentStatus(userId: $u, id: $id, status: $status, leaseSeconds: $lease) {
-    status
-  }
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +99,8 @@ def worker(store: Store, changes: DeploymentNotices, deployer: Deployer) -> Depl
 async def new_deployment(client: GraphQLClient, project_id: str | None = None) -> tuple[str, str]:
     """A PENDING deployment of a deployable project: (project id, deployment id)."""
     project_id = project_id or await project(client)
-    deployment_id = (await client.data(DEPLOY, {"p": project_id}))["createDeployment"]["id"]
+    created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
+    deployment_id = created["createDeployment"]["id"]
     return project_id, deployment_id
 
 
@@ -161,7 +157,7 @@ async def test_a_deployment_left_deploying_by_a_crashed_instance_is_failed_while
         busy.release.set()
         await stopped(*tasks)
         for deployment_id in stream:
-            await owner.execute(CANCEL, {"id": deployment_id})
+            await owner.execute(CANCEL_DEPLOYMENT, {"id": deployment_id})
 
     assert failed.error == INTERRUPTED
     assert failed.lease_expires_at is None
@@ -169,9 +165,9 @@ async def test_a_deployment_left_deploying_by_a_crashed_instance_is_failed_while
     assert first.status is DeploymentStatus.DEPLOYING
     assert queued is not None
     assert queued.status is DeploymentStatus.PENDING
-    again = (await owner.data(DEPLOY, {"p": stuck_project}))["createDeployment"]
+    again = (await owner.data(CREATE_DEPLOYMENT, {"projectId": stuck_project}))["createDeployment"]
     assert again["status"] == "PENDING"
-    await owner.data(CANCEL, {"id": again["id"]})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": again["id"]})
 
 
 async def test_a_deployer_working_silently_past_its_lease_is_not_failed_while_its_worker_lives(
@@ -205,15 +201,15 @@ async def test_an_external_pipeline_that_heartbeats_keeps_its_deployment_one_tha
     changes = DeploymentNotices()
     _, beating = await new_deployment(owner)
     silent_project, silent = await new_deployment(owner)
-    beat = {"u": user_id, "id": beating, "status": "DEPLOYING", "lease": 3}
-    await pipeline.data(PIPELINE, beat)
-    await pipeline.data(PIPELINE, {**beat, "id": silent, "lease": 1})
+    beat = {"userId": user_id, "id": beating, "status": "DEPLOYING", "leaseSeconds": 3}
+    await pipeline.data(UPDATE_DEPLOYMENT_STATUS, beat)
+    await pipeline.data(UPDATE_DEPLOYMENT_STATUS, {**beat, "id": silent, "leaseSeconds": 1})
     stop = asyncio.Event()
 
     async def heartbeat() -> None:
         """A pipeline's: DEPLOYING with no log lines, every 0.25 s until stopped."""
         while not stop.is_set():
-            await pipeline.data(PIPELINE, beat)
+            await pipeline.data(UPDATE_DEPLOYMENT_STATUS, beat)
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.25)
 
@@ -237,9 +233,9 @@ async def test_an_external_pipeline_that_heartbeats_keeps_its_deployment_one_tha
     assert kept is not None
     assert kept.status is DeploymentStatus.DEPLOYING
     assert stopped_beating.error == INTERRUPTED
-    again = (await owner.data(DEPLOY, {"p": silent_project}))["createDeployment"]
+    again = (await owner.data(CREATE_DEPLOYMENT, {"projectId": silent_project}))["createDeployment"]
     assert again["status"] == "PENDING"
-    await owner.data(CANCEL, {"id": again["id"]})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": again["id"]})
 
 
 async def test_the_lease_is_stored_while_deploying_and_removed_when_finished(
@@ -249,10 +245,13 @@ async def test_the_lease_is_stored_while_deploying_and_removed_when_finished(
     before = datetime.now(UTC)
 
     await pipeline.data(
-        PIPELINE, {"u": user_id, "id": deployment_id, "status": "DEPLOYING", "lease": 1800}
+        UPDATE_DEPLOYMENT_STATUS,
+        {"userId": user_id, "id": deployment_id, "status": "DEPLOYING", "leaseSeconds": 1800},
     )
     deploying = await own_store.deployments.get(user_id, deployment_id, consistent=True)
-    await pipeline.data(PIPELINE, {"u": user_id, "id": deployment_id, "status": "SUCCESS"})
+    await pipeline.data(
+        UPDATE_DEPLOYMENT_STATUS, {"userId": user_id, "id": deployment_id, "status": "SUCCESS"}
+    )
     finished = await own_store.dynamo.get_item(
         own_store.tables.deployments, own_store.deployments.key(user_id, deployment_id)
     )
@@ -286,24 +285,29 @@ async def test_a_lease_out_of_bounds_or_on_a_finish_is_bad_user_input_and_change
     before = await own_store.deployments.get(user_id, deployment_id, consistent=True)
 
     error = await pipeline.error(
-        PIPELINE, {"u": user_id, "id": deployment_id, "status": status, "lease": lease}
+        UPDATE_DEPLOYMENT_STATUS,
+        {"userId": user_id, "id": deployment_id, "status": status, "leaseSeconds": lease},
     )
 
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == "leaseSeconds"
     assert message in error["message"]
     assert await own_store.deployments.get(user_id, deployment_id, consistent=True) == before
-    await owner.data(CANCEL, {"id": deployment_id})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
 
 
 async def test_a_renewal_landing_between_the_sweeps_read_and_its_write_wins(
     owner: GraphQLClient, pipeline: GraphQLClient, own_store: Store, user_id: str
 ) -> None:
     _, deployment_id = await new_deployment(owner)
-    await pipeline.data(PIPELINE, {"u": user_id, "id": deployment_id, "status": "DEPLOYING"})
+    await pipeline.data(
+        UPDATE_DEPLOYMENT_STATUS, {"userId": user_id, "id": deployment_id, "status": "DEPLOYING"}
+    )
     read = await own_store.deployments.get(user_id, deployment_id, consistent=True)
     assert read is not None
-    await pipeline.data(PIPELINE, {"u": user_id, "id": deployment_id, "status": "DEPLOYING"})
+    await pipeline.data(
+        UPDATE_DEPLOYMENT_STATUS, {"userId": user_id, "id": deployment_id, "status": "DEPLOYING"}
+    )
 
     with pytest.raises(Conflict, match="changed since it was read"):
         await change_status(
@@ -319,7 +323,7 @@ async def test_a_renewal_landing_between_the_sweeps_read_and_its_write_wins(
     kept = await own_store.deployments.get(user_id, deployment_id, consistent=True)
     assert kept is not None
     assert kept.status is DeploymentStatus.DEPLOYING
-    await owner.data(CANCEL, {"id": deployment_id})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
 
 
 async def left(store: Store, user_id: str, project_id: str, status: str, updated: str) -> str:
@@ -374,7 +378,7 @@ async def test_a_restart_fails_deployments_from_before_leases_by_updated_at_and_
     assert resumed is not None
     assert resumed.status is DeploymentStatus.FAILED
     assert resumed.error == "the project has no main config"  # its snapshot has none
-    await owner.data(CANCEL, {"id": recent})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": recent})
 
 
 async def abandoned(store: Store, user_id: str, deployment_id: str) -> Deployment:
@@ -398,7 +402,7 @@ async def test_a_sweep_fails_an_abandoned_deployment_without_scanning_the_deploy
     _, stuck = await new_deployment(owner)
     await abandoned(own_store, user_id, stuck)
     _, finished = await new_deployment(owner)
-    await owner.data(CANCEL, {"id": finished})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": finished})
 
     # When the sweep passes
     with instrument.track() as tally:
@@ -420,7 +424,7 @@ async def test_a_sweep_failing_an_abandoned_deployment_keeps_its_projects_summar
 ) -> None:
     # Given a project whose older deployment finished and whose newest was abandoned
     project_id, older = await new_deployment(owner)
-    await owner.data(CANCEL, {"id": older})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": older})
     _, stuck = await new_deployment(owner, project_id)
     await abandoned(own_store, user_id, stuck)
 
@@ -448,7 +452,7 @@ async def test_a_sweep_hands_a_pending_deployment_left_behind_to_the_worker(
 
     assert (user_id, waiting) in resumed
     assert (user_id, stuck) not in resumed
-    await owner.data(CANCEL, {"id": waiting})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": waiting})
 
 
 async def before_leases(store: Store, user_id: str, deployment_id: str) -> Deployment:
@@ -479,7 +483,7 @@ async def test_a_new_deployment_takes_the_slot_of_an_abandoned_one_at_once(
 
     # When its owner deploys it again
     if mutation == "createDeployment":
-        new = (await owner.data(DEPLOY, {"p": project_id}))["createDeployment"]
+        new = (await owner.data(CREATE_DEPLOYMENT, {"projectId": project_id}))["createDeployment"]
     else:
         new = (await owner.data(REDEPLOY, {"id": stuck}))["redeploy"]
 
@@ -495,7 +499,7 @@ async def test_a_new_deployment_takes_the_slot_of_an_abandoned_one_at_once(
     stored = await own_store.projects.get(user_id, project_id, consistent=True)
     assert stored is not None
     assert stored.active_deployment_id == new["id"]
-    await owner.data(CANCEL, {"id": new["id"]})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": new["id"]})
 
 
 async def live(store: Store, user_id: str, deployment_id: str) -> Deployment:
@@ -522,9 +526,9 @@ async def test_a_new_deployment_is_a_conflict_while_the_active_one_is_pending_or
     project_id, active = await new_deployment(owner)
     before = await hold(own_store, user_id, active)
 
-    error = await owner.error(DEPLOY, {"p": project_id})
+    error = await owner.error(CREATE_DEPLOYMENT, {"projectId": project_id})
 
     assert error["extensions"]["code"] == "CONFLICT"
     assert f"already has an active deployment {active!r}" in error["message"]
     assert await own_store.deployments.get(user_id, active, consistent=True) == before
-    await owner.data(CANCEL, {"id": active})
+    await owner.data(CANCEL_DEPLOYMENT, {"id": active})

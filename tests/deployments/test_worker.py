@@ -13,24 +13,17 @@ from server.deployments.notices import DeploymentNotices
 from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_AGENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    SET_BUILTIN_TOOL_ACTIVE,
+    SET_MAIN_CONFIG,
+    UPSERT_BUILTIN_TOOL,
+)
 
-PROJECT = 'mutation { createProject(input: {name: "Deployed"}) { id } }'
-TOOL = """
-mutation($p: ID!) { createTool(projectId: $p, input: {name: $name, type: CODE,
-  inputSchema: {type: "object"}, code: "def run(): pass"}) { id } }
-"""
-AGENT = """
-mutation($p: ID!, $tools: [String!]!, $builtins: [String!]!) {
-  createAgent(projectId: $p, input: {name: "Triage", systemPrompt: "Sort tickets.",
-    toolNames: $tools, builtinToolNames: $builtins,
-    model: {region: "us-east-1", modelId: "anthropic.claude-3-haiku"}}) { id }
-}
-"""
-MAIN = """
-mutation($p: ID!) { setMainConfig(projectId: $p, input: {name: "Main", systemPrompt: "Route.",
-  model: {region: "us-east-1", modelId: "m"}}) { id } }
-"""
-DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
 GET = "query($id: ID!) { deployment(id: $id) { status error logs } }"
 
 
@@ -42,19 +35,33 @@ def worker_for(store: Store) -> DeploymentWorker:
 async def project(
     client: GraphQLClient, *, main: bool = True, builtins: list[str] | None = None
 ) -> str:
-    project_id: str = (await client.data(PROJECT))["createProject"]["id"]
-    tool = f"lookup_{uuid.uuid4().hex[:8]}"
-    await client.data(TOOL.replace("$name", f'"{tool}"'), {"p": project_id})
-    await client.data(
-        AGENT, {"p": project_id, "tools": [tool], "builtins": builtins or ["calculator"]}
-    )
+    created = await client.data(CREATE_PROJECT, {"input": {"name": "Deployed"}})
+    project_id: str = created["createProject"]["id"]
+    tool = {
+        "name": f"lookup_{uuid.uuid4().hex[:8]}",
+        "type": "CODE",
+        "inputSchema": {"type": "object"},
+        "code": "def run(): pass",
+    }
+    await client.data(CREATE_TOOL, {"projectId": project_id, "input": tool})
+    agent = {
+        "name": "Triage",
+        "systemPrompt": "Sort tickets.",
+        "toolNames": [tool["name"]],
+        "builtinToolNames": builtins or ["calculator"],
+        "model": {"region": "us-east-1", "modelId": "anthropic.claude-3-haiku"},
+    }
+    await client.data(CREATE_AGENT, {"projectId": project_id, "input": agent})
     if main:
-        await client.data(MAIN, {"p": project_id})
+        model = {"region": "us-east-1", "modelId": "m"}
+        main_config = {"name": "Main", "systemPrompt": "Route.", "model": model}
+        await client.data(SET_MAIN_CONFIG, {"projectId": project_id, "input": main_config})
     return project_id
 
 
 async def deploy(client: GraphQLClient, project_id: str) -> str:
-    deployment_id: str = (await client.data(DEPLOY, {"p": project_id}))["createDeployment"]["id"]
+    created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
+    deployment_id: str = created["createDeployment"]["id"]
     return deployment_id
 
 
@@ -97,16 +104,12 @@ async def test_a_built_in_tool_deactivated_since_fails_the_deployment(
 ) -> None:
     name = f"soon-gone-{uuid.uuid4().hex[:8]}"
     async with GraphQLClient.for_app(app, "ops", groups="admin") as admin:
+        tool = {"name": name, "description": "d", "type": "t", "category": "c"}
         await admin.data(
-            """mutation($n: String!) { upsertBuiltinTool(input: {name: $n, description: "d",
-              type: "t", category: "c", inputSchema: {type: "object"}}) { name } }""",
-            {"n": name},
+            UPSERT_BUILTIN_TOOL, {"input": {**tool, "inputSchema": {"type": "object"}}}
         )
         deployment_id = await deploy(client, await project(client, builtins=[name]))
-        await admin.data(
-            "mutation($n: String!) { setBuiltinToolActive(name: $n, isActive: false) { name } }",
-            {"n": name},
-        )
+        await admin.data(SET_BUILTIN_TOOL_ACTIVE, {"name": name, "isActive": False})
 
     await worker_for(store).process(user_id, deployment_id)
 
@@ -136,9 +139,7 @@ async def test_a_cancelled_deployment_is_left_alone(
     client: GraphQLClient, store: Store, user_id: str
 ) -> None:
     deployment_id = await deploy(client, await project(client))
-    await client.data(
-        "mutation($id: ID!) { cancelDeployment(id: $id) { id } }", {"id": deployment_id}
-    )
+    await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
 
     await worker_for(store).process(user_id, deployment_id)
 

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.typing import Origin
 
 from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
-from tests.servers import serving
+from tests.documents import CREATE_DEPLOYMENT, CREATE_PROJECT, SET_ENV_VAR
+from tests.servers import GRAPHQL_TRANSPORT_WS, serving
 
 WAIT = 10  # seconds for any one message: a bound, not a pause
-PROTOCOL = ["graphql-transport-ws"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ async def init(socket: ClientConnection, **payload: str) -> dict[str, Any]:
 
 
 async def test_a_message_over_1_mib_closes_the_socket_with_1009(ws_url: str) -> None:
-    async with connect(ws_url, subprotocols=PROTOCOL, max_size=None) as socket:
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS, max_size=None) as socket:
         await init(socket)
         await socket.send("x" * (MAX_WEBSOCKET_MESSAGE_BYTES + 1))
         with pytest.raises(ConnectionClosedError) as closed:
@@ -51,7 +52,7 @@ async def test_a_message_over_1_mib_closes_the_socket_with_1009(ws_url: str) -> 
 
 async def test_a_message_just_under_1_mib_is_read(ws_url: str) -> None:
     ping = {"type": "ping", "payload": {"padding": "x" * (MAX_WEBSOCKET_MESSAGE_BYTES - 100)}}
-    async with connect(ws_url, subprotocols=PROTOCOL) as socket:
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS) as socket:
         await init(socket)
         await socket.send(json.dumps(ping))
         pong = await receive(socket)
@@ -61,17 +62,21 @@ async def test_a_message_just_under_1_mib_is_read(ws_url: str) -> None:
 
 async def test_an_upgrade_from_a_foreign_origin_is_refused(ws_url: str) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(ws_url, subprotocols=PROTOCOL, origin="https://evil.example"):
+        async with connect(
+            ws_url, subprotocols=GRAPHQL_TRANSPORT_WS, origin=Origin("https://evil.example")
+        ):
             pass
 
     assert refused.value.response.status_code == 403
 
 
-@pytest.mark.parametrize("origin", [None, "http://localhost:3000", "http://127.0.0.1:8000"])
+@pytest.mark.parametrize(
+    "origin", [None, Origin("http://localhost:3000"), Origin("http://127.0.0.1:8000")]
+)
 async def test_loopback_pages_and_non_browser_clients_may_open_a_socket_in_dev_mode(
-    ws_url: str, origin: str | None
+    ws_url: str, origin: Origin | None
 ) -> None:
-    async with connect(ws_url, subprotocols=PROTOCOL, origin=origin) as socket:  # type: ignore[arg-type]
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS, origin=origin) as socket:
         acked = await init(socket, **{"X-Dev-User": "socket-user"})
 
     assert acked["type"] == "connection_ack"
@@ -86,19 +91,14 @@ async def test_an_upgrade_naming_a_foreign_host_is_refused(ws_url: str) -> None:
             async with connect(
                 f"ws://rebound.example:{port}/graphql",
                 sock=sock,
-                subprotocols=PROTOCOL,
-                origin=f"http://rebound.example:{port}",  # type: ignore[arg-type]
+                subprotocols=GRAPHQL_TRANSPORT_WS,
+                origin=Origin(f"http://rebound.example:{port}"),
             ):
                 pass
 
     assert refused.value.response.status_code == 403
 
 
-SET_ENV = """
-mutation($p: ID!, $k: String!, $v: String!, $s: Boolean!) {
-  setEnvVar(projectId: $p, input: {key: $k, value: $v, secret: $s}) { id }
-}
-"""
 WATCH = "subscription($id: ID!) { deploymentUpdated(id: $id) { id config } }"
 
 
@@ -122,15 +122,20 @@ async def a_session_with_secrets(url: str, token: str, secret: str, value: str) 
     """Authorization on the upgrade and in `connection_init`, a secret env var set over the
     socket, a deployment whose config carries an env var value to the client."""
     async with connect(
-        url, subprotocols=PROTOCOL, additional_headers={"Authorization": f"Bearer {token}"}
+        url,
+        subprotocols=GRAPHQL_TRANSPORT_WS,
+        additional_headers={"Authorization": f"Bearer {token}"},
     ) as socket:
         await init(socket, Authorization=f"Bearer {token}", **{"X-Dev-User": "logged"})
-        create = 'mutation { createProject(input: {name: "L"}) { id } }'
-        project = (await operation(socket, create, {}))["createProject"]["id"]
-        await operation(socket, SET_ENV, {"p": project, "k": "K", "v": secret, "s": True})
-        await operation(socket, SET_ENV, {"p": project, "k": "PLAIN", "v": value, "s": False})
-        deploy = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
-        deployment = (await operation(socket, deploy, {"p": project}))["createDeployment"]["id"]
+        created = await operation(socket, CREATE_PROJECT, {"input": {"name": "L"}})
+        project = created["createProject"]["id"]
+        for env_var in (
+            {"key": "K", "value": secret, "secret": True},
+            {"key": "PLAIN", "value": value, "secret": False},
+        ):
+            await operation(socket, SET_ENV_VAR, {"projectId": project, "input": env_var})
+        deployed = await operation(socket, CREATE_DEPLOYMENT, {"projectId": project})
+        deployment = deployed["createDeployment"]["id"]
         watched = await operation(socket, WATCH, {"id": deployment})
         assert value in json.dumps(watched)  # the value did travel in a frame
         await socket.send("x" * (MAX_WEBSOCKET_MESSAGE_BYTES + 1))

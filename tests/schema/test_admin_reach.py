@@ -10,17 +10,13 @@ import pytest
 from starlette.types import ASGIApp
 
 from tests.conftest import GraphQLClient
+from tests.documents import CANCEL_DEPLOYMENT, CREATE_DEPLOYMENT, CREATE_PROJECT, SET_ENV_VAR
 
-PROJECT = 'mutation { createProject(input: {name: "Owned"}) { id } }'
-ENV = """
-mutation($p: ID!) { setEnvVar(projectId: $p, input: {key: "REGION", value: "eu-west-1"}) { id } }
-"""
-SECRET = """
-mutation($p: ID!) { setEnvVar(projectId: $p,
-  input: {key: "API_KEY", value: "sk-live-123", secret: true}) { id } }
-"""
-DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
-CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
+OWNED = {"input": {"name": "Owned"}}
+ENV_VARS = [
+    {"key": "REGION", "value": "eu-west-1"},
+    {"key": "API_KEY", "value": "sk-live-123", "secret": True},
+]
 # The attacker's document: the admin's answer reaching into the owner's project.
 REACH = """
 mutation($u: ID!, $id: ID!) {
@@ -67,16 +63,17 @@ async def admin(app: ASGIApp) -> AsyncIterator[GraphQLClient]:
 
 
 async def project_with_env(client: GraphQLClient) -> str:
-    project_id: str = (await client.data(PROJECT))["createProject"]["id"]
-    await client.data(ENV, {"p": project_id})
-    await client.data(SECRET, {"p": project_id})
+    project_id: str = (await client.data(CREATE_PROJECT, OWNED))["createProject"]["id"]
+    for env_var in ENV_VARS:
+        await client.data(SET_ENV_VAR, {"projectId": project_id, "input": env_var})
     return project_id
 
 
 async def deployed(client: GraphQLClient, project_id: str, *, active: bool = False) -> str:
-    deployment_id: str = (await client.data(DEPLOY, {"p": project_id}))["createDeployment"]["id"]
+    created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
+    deployment_id: str = created["createDeployment"]["id"]
     if not active:
-        await client.data(CANCEL, {"id": deployment_id})
+        await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
     return deployment_id
 
 
@@ -118,7 +115,8 @@ async def test_the_admins_answer_cannot_compare_with_any_deployment(
     project_id = await project_with_env(client)
     owners_other = await deployed(client, project_id)
     deployment_id = await deployed(client, project_id, active=True)
-    admins_own = await deployed(admin, (await admin.data(PROJECT))["createProject"]["id"])
+    admins_project = (await admin.data(CREATE_PROJECT, OWNED))["createProject"]["id"]
+    admins_own = await deployed(admin, admins_project)
     against = {"the admin's own": admins_own, "the owner's other": owners_other}.get(whose)
 
     error = await refused(admin, CHANGES, {"u": user_id, "id": deployment_id, "against": against})

@@ -16,20 +16,16 @@ from server import quotas
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    AGENT_FIELDS,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DELETE_AGENT,
+    SET_BUILTIN_TOOL_ACTIVE,
+    UPSERT_BUILTIN_TOOL,
+)
 from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
-AGENT_FIELDS = """
-    id projectId name description type systemPrompt toolNames builtinToolNames
-    model { region modelId } config version createdAt updatedAt
-"""
-CREATE_PROJECT = """
-mutation CreateProject($name: String!) { createProject(input: {name: $name}) { id } }
-"""
-CREATE_TOOL = """
-mutation CreateTool($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id name }
-}
-"""
 CREATE = f"""
 mutation Create($projectId: ID!, $input: AgentInput!) {{
   createAgent(projectId: $projectId, input: $input) {{ {AGENT_FIELDS} }}
@@ -40,7 +36,6 @@ mutation Update($id: ID!, $input: UpdateAgentInput!) {{
   updateAgent(id: $id, input: $input) {{ {AGENT_FIELDS} }}
 }}
 """
-DELETE = "mutation Delete($id: ID!) { deleteAgent(id: $id) }"
 GET = f"query Get($id: ID!) {{ agent(id: $id) {{ {AGENT_FIELDS} }} }}"
 NESTED = """
 query Nested($id: ID!) {
@@ -54,14 +49,6 @@ query Nested($id: ID!) {
 PROJECT = """
 query Project($id: ID!) { project(id: $id) { agentIds agents { id name } } }
 """
-UPSERT_BUILTIN = """
-mutation Upsert($input: BuiltinToolInput!) { upsertBuiltinTool(input: $input) { name isActive } }
-"""
-SET_BUILTIN_ACTIVE = """
-mutation SetActive($name: String!, $isActive: Boolean!) {
-  setBuiltinToolActive(name: $name, isActive: $isActive) { name isActive }
-}
-"""
 
 MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
 UNKNOWN_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -74,7 +61,7 @@ def agent_input(name: str = "Researcher", **fields: Any) -> dict[str, Any]:
 
 
 async def create_project(client: GraphQLClient, name: str = "Agents home") -> str:
-    data = await client.data(CREATE_PROJECT, {"name": name})
+    data = await client.data(CREATE_PROJECT, {"input": {"name": name}})
     project_id: str = data["createProject"]["id"]
     return project_id
 
@@ -119,9 +106,9 @@ async def new_builtin_tool(app: ASGIApp, *, active: bool) -> str:
         "category": "agent-tests",
     }
     async with GraphQLClient.for_app(app, "catalog-admin", groups="admin") as admin:
-        await admin.data(UPSERT_BUILTIN, {"input": spec})
+        await admin.data(UPSERT_BUILTIN_TOOL, {"input": spec})
         if not active:
-            data = await admin.data(SET_BUILTIN_ACTIVE, {"name": name, "isActive": False})
+            data = await admin.data(SET_BUILTIN_TOOL_ACTIVE, {"name": name, "isActive": False})
             assert data["setBuiltinToolActive"] == {"name": name, "isActive": False}
     return name
 
@@ -296,8 +283,8 @@ async def test_delete_removes_the_agent_and_its_id_from_agent_ids(
     kept = await create(client, project_id, name="Kept")
     doomed = await create(client, project_id, name="Doomed")
 
-    data = await client.data(DELETE, {"id": doomed["id"]})
-    again = await client.error(DELETE, {"id": doomed["id"]})
+    data = await client.data(DELETE_AGENT, {"id": doomed["id"]})
+    again = await client.error(DELETE_AGENT, {"id": doomed["id"]})
 
     assert data["deleteAgent"] == doomed["id"]
     assert again["extensions"]["code"] == "NOT_FOUND"
@@ -311,8 +298,8 @@ async def test_updating_or_deleting_an_unknown_agent_is_not_found(client: GraphQ
         (UPDATE, {"id": UNKNOWN_ID, "input": {"name": "x"}}),
         (UPDATE, {"id": UNKNOWN_ID, "input": {}}),
         (UPDATE, {"id": "not a key / ##", "input": {"name": "x"}}),
-        (DELETE, {"id": UNKNOWN_ID}),
-        (DELETE, {"id": ""}),
+        (DELETE_AGENT, {"id": UNKNOWN_ID}),
+        (DELETE_AGENT, {"id": ""}),
     ):
         error = await client.error(document, variables)
         assert error["extensions"]["code"] == "NOT_FOUND", (document, variables)
@@ -483,7 +470,7 @@ async def test_concurrent_deletes_and_creates_keep_agent_ids_equal_to_the_agents
     first = [await create(client, project_id, name=f"old-{i}") for i in range(10)]
     doomed = first[::2]
 
-    deletions = [client.data(DELETE, {"id": agent["id"]}) for agent in doomed]
+    deletions = [client.data(DELETE_AGENT, {"id": agent["id"]}) for agent in doomed]
     creations = [create(client, project_id, name=f"new-{i}") for i in range(10)]
     results = await asyncio.gather(*deletions, *creations)
 
@@ -626,7 +613,7 @@ async def test_a_project_shows_the_children_it_lists_and_no_others(
 async def test_project_agents_follow_agent_ids_after_a_delete(client: GraphQLClient) -> None:
     project_id = await create_project(client)
     agents = [await create(client, project_id, name=f"a{i}") for i in range(4)]
-    await client.data(DELETE, {"id": agents[1]["id"]})
+    await client.data(DELETE_AGENT, {"id": agents[1]["id"]})
 
     project = (await client.data(PROJECT, {"id": project_id}))["project"]
 
@@ -644,7 +631,7 @@ async def test_another_users_agent_is_invisible_and_unchangeable(
     async with GraphQLClient.for_app(app, f"intruder-{uuid.uuid4().hex[:8]}") as intruder:
         seen = await intruder.data(GET, {"id": agent["id"]})
         update = await intruder.error(UPDATE, {"id": agent["id"], "input": {"name": "Mine"}})
-        delete = await intruder.error(DELETE, {"id": agent["id"]})
+        delete = await intruder.error(DELETE_AGENT, {"id": agent["id"]})
         create_there = await intruder.error(
             CREATE, {"projectId": project_id, "input": agent_input(name="Planted")}
         )
@@ -771,7 +758,7 @@ async def test_deleting_an_agent_frees_a_slot_under_the_agent_quota(
     assert refused["extensions"]["code"] == "QUOTA_EXCEEDED"
 
     # when the agent is deleted
-    await client.data(DELETE, {"id": agent["id"]})
+    await client.data(DELETE_AGENT, {"id": agent["id"]})
 
     # then another can be created, and the account's usage still counts one
     replacement = await create(client, project_id, name="Replacement")
@@ -790,9 +777,10 @@ async def test_an_agent_lists_at_most_the_tools_per_agent_of_each_kind(
     # when an agent lists one custom or one built-in tool more than an agent may
     custom = [f"tool_{n}" for n in range(quotas.TOOLS_PER_AGENT + 1)]
     builtin = [f"builtin-{n}" for n in range(quotas.BUILTIN_TOOLS_PER_AGENT + 1)]
+    too_many: list[dict[str, Any]] = [{"toolNames": custom}, {"builtinToolNames": builtin}]
     errors = [
         await client.error(CREATE, {"projectId": project_id, "input": agent_input(**fields)})
-        for fields in ({"toolNames": custom}, {"builtinToolNames": builtin})
+        for fields in too_many
     ]
 
     # then each is BAD_USER_INPUT naming its field and the quota, and nothing is written

@@ -5,39 +5,45 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_AGENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    REDEPLOY,
+    SET_ENV_VAR,
+    UPDATE_AGENT,
+)
 
-PROJECT = 'mutation { createProject(input: {name: "Versioned"}) { id } }'
-TOOL = """
-mutation($p: ID!, $name: String!) { createTool(projectId: $p, input: {name: $name,
-  type: FRONTEND_ACTION, inputSchema: {type: "object"}}) { id } }
-"""
-AGENT = """
-mutation($p: ID!) { createAgent(projectId: $p, input: {name: "triage", systemPrompt: "Sort.",
-  model: {region: "us-east-1", modelId: "claude-3-haiku"}}) { id } }
-"""
-MODEL = """
-mutation($id: ID!) { updateAgent(id: $id, input: {model: {region: "us-east-1",
-  modelId: "claude-3-sonnet"}}) { id } }
-"""
-SECRET = """
-mutation($p: ID!, $value: String!) { setEnvVar(projectId: $p,
-  input: {key: "TOKEN", value: $value, secret: true}) { id } }
-"""
-DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
-CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
+VERSIONED = {"input": {"name": "Versioned"}}
+TRIAGE = {
+    "name": "triage",
+    "systemPrompt": "Sort.",
+    "model": {"region": "us-east-1", "modelId": "claude-3-haiku"},
+}
+SONNET = {"model": {"region": "us-east-1", "modelId": "claude-3-sonnet"}}
+BANNER = {"name": "show_banner", "type": "FRONTEND_ACTION", "inputSchema": {"type": "object"}}
 CHANGES = """
 query($id: ID!, $against: ID) {
   deployment(id: $id) { changes(against: $against) { path kind before after } }
 }
 """
-REDEPLOY = "mutation($id: ID!) { redeploy(deploymentId: $id) { id status config } }"
+# Redeploy copies the old snapshot: `config` shows it.
+REDEPLOY_SHOWING_CONFIG = "mutation($id: ID!) { redeploy(deploymentId: $id) { id status config } }"
 CONFIG = "query($id: ID!) { deployment(id: $id) { config } }"
 
 
 async def deployed(client: GraphQLClient, project_id: str) -> str:
-    deployment_id: str = (await client.data(DEPLOY, {"p": project_id}))["createDeployment"]["id"]
-    await client.data(CANCEL, {"id": deployment_id})  # frees the project's one active slot
+    created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
+    deployment_id: str = created["createDeployment"]["id"]
+    # frees the project's one active slot
+    await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
     return deployment_id
+
+
+def secret(value: str) -> dict[str, Any]:
+    return {"key": "TOKEN", "value": value, "secret": True}
 
 
 async def changes(client: GraphQLClient, deployment_id: str, against: str | None = None) -> Any:
@@ -48,11 +54,12 @@ async def changes(client: GraphQLClient, deployment_id: str, against: str | None
 async def test_a_model_change_and_a_new_tool_are_the_changes_from_the_previous_deployment(
     client: GraphQLClient,
 ) -> None:
-    project_id = (await client.data(PROJECT))["createProject"]["id"]
-    agent_id = (await client.data(AGENT, {"p": project_id}))["createAgent"]["id"]
+    project_id = (await client.data(CREATE_PROJECT, VERSIONED))["createProject"]["id"]
+    agent = await client.data(CREATE_AGENT, {"projectId": project_id, "input": TRIAGE})
+    agent_id = agent["createAgent"]["id"]
     first = await deployed(client, project_id)
-    await client.data(MODEL, {"id": agent_id})
-    await client.data(TOOL, {"p": project_id, "name": "show_banner"})
+    await client.data(UPDATE_AGENT, {"id": agent_id, "input": SONNET})
+    await client.data(CREATE_TOOL, {"projectId": project_id, "input": BANNER})
     second = await deployed(client, project_id)
 
     found = await changes(client, second)
@@ -85,8 +92,8 @@ async def test_a_model_change_and_a_new_tool_are_the_changes_from_the_previous_d
 
 
 async def test_the_first_deployment_is_all_additions(client: GraphQLClient) -> None:
-    project_id = (await client.data(PROJECT))["createProject"]["id"]
-    await client.data(AGENT, {"p": project_id})
+    project_id = (await client.data(CREATE_PROJECT, VERSIONED))["createProject"]["id"]
+    await client.data(CREATE_AGENT, {"projectId": project_id, "input": TRIAGE})
 
     found = await changes(client, await deployed(client, project_id))
 
@@ -95,10 +102,12 @@ async def test_the_first_deployment_is_all_additions(client: GraphQLClient) -> N
 
 
 async def test_secret_values_never_appear_in_changes(client: GraphQLClient) -> None:
-    project_id = (await client.data(PROJECT))["createProject"]["id"]
-    await client.data(SECRET, {"p": project_id, "value": "first-secret-value"})
+    project_id = (await client.data(CREATE_PROJECT, VERSIONED))["createProject"]["id"]
+    await client.data(SET_ENV_VAR, {"projectId": project_id, "input": secret("first-secret-value")})
     first = await deployed(client, project_id)
-    await client.data(SECRET, {"p": project_id, "value": "second-secret-value"})
+    await client.data(
+        SET_ENV_VAR, {"projectId": project_id, "input": secret("second-secret-value")}
+    )
     second = await deployed(client, project_id)
 
     body = await client.execute(CHANGES, {"id": second, "against": first})
@@ -109,13 +118,14 @@ async def test_secret_values_never_appear_in_changes(client: GraphQLClient) -> N
 
 
 async def test_redeploy_deploys_the_old_snapshot_again(client: GraphQLClient) -> None:
-    project_id = (await client.data(PROJECT))["createProject"]["id"]
-    agent_id = (await client.data(AGENT, {"p": project_id}))["createAgent"]["id"]
+    project_id = (await client.data(CREATE_PROJECT, VERSIONED))["createProject"]["id"]
+    agent = await client.data(CREATE_AGENT, {"projectId": project_id, "input": TRIAGE})
+    agent_id = agent["createAgent"]["id"]
     old = await deployed(client, project_id)
-    await client.data(MODEL, {"id": agent_id})
+    await client.data(UPDATE_AGENT, {"id": agent_id, "input": SONNET})
     await deployed(client, project_id)
 
-    again = (await client.data(REDEPLOY, {"id": old}))["redeploy"]
+    again = (await client.data(REDEPLOY_SHOWING_CONFIG, {"id": old}))["redeploy"]
 
     old_config = (await client.data(CONFIG, {"id": old}))["deployment"]["config"]
     assert again["status"] == "PENDING"
@@ -126,9 +136,9 @@ async def test_redeploy_deploys_the_old_snapshot_again(client: GraphQLClient) ->
 
 
 async def test_redeploy_respects_the_one_active_deployment(client: GraphQLClient) -> None:
-    project_id = (await client.data(PROJECT))["createProject"]["id"]
+    project_id = (await client.data(CREATE_PROJECT, VERSIONED))["createProject"]["id"]
     old = await deployed(client, project_id)
-    await client.data(DEPLOY, {"p": project_id})
+    await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
 
     error = await client.error(REDEPLOY, {"id": old})
     missing = await client.error(REDEPLOY, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"})

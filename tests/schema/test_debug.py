@@ -12,14 +12,11 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import CANCEL_DEPLOYMENT, CREATE_DEPLOYMENT, CREATE_PROJECT
 
-CREATE = """
-mutation { createProject(input: {name: "Debugged"}) { id } }
-"""
-DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
+DEBUGGED = {"input": {"name": "Debugged"}}
 SUMMARIES = "query($p: ID!) { project(id: $p) { deployments { id status } } }"
 FULL = "query($p: ID!) { project(id: $p) { deployments(limit: 1) { id config logs } } }"
-CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
 
 
 @pytest.fixture
@@ -31,8 +28,8 @@ async def debug_client(settings: Settings, store: Store) -> AsyncIterator[GraphQ
 
 
 async def test_each_response_counts_its_dynamodb_requests(debug_client: GraphQLClient) -> None:
-    first = await debug_client.execute(CREATE)
-    body = await debug_client.execute(CREATE)
+    first = await debug_client.execute(CREATE_PROJECT, DEBUGGED)
+    body = await debug_client.execute(CREATE_PROJECT, DEBUGGED)
 
     # The account's first create also counts it into a usage item (server/store/usage.py).
     calls = [call.split(" ")[:2] for call in first["extensions"]["dynamodb"]["calls"]]
@@ -52,10 +49,10 @@ async def test_each_response_counts_its_dynamodb_requests(debug_client: GraphQLC
 async def test_listings_of_deployments_read_summaries_and_config_only_of_those_listed(
     debug_client: GraphQLClient,
 ) -> None:
-    project_id = (await debug_client.data(CREATE))["createProject"]["id"]
+    project_id = (await debug_client.data(CREATE_PROJECT, DEBUGGED))["createProject"]["id"]
     for _ in range(3):
-        deployment = (await debug_client.data(DEPLOY, {"p": project_id}))["createDeployment"]
-        await debug_client.data(CANCEL, {"id": deployment["id"]})
+        created = await debug_client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
+        await debug_client.data(CANCEL_DEPLOYMENT, {"id": created["createDeployment"]["id"]})
 
     summaries = await debug_client.execute(SUMMARIES, {"p": project_id})
     full = await debug_client.execute(FULL, {"p": project_id})
@@ -80,13 +77,13 @@ async def test_listings_of_deployments_read_summaries_and_config_only_of_those_l
 async def test_debug_extensions_are_off_unless_asked_for_outside_the_embedded_store(
     client: GraphQLClient,
 ) -> None:
-    body = await client.execute(CREATE)
+    body = await client.execute(CREATE_PROJECT, DEBUGGED)
 
     assert "extensions" not in body or "dynamodb" not in body["extensions"]
 
 
 async def test_aliases_of_projects_read_each_table_once(debug_client: GraphQLClient) -> None:
-    project_id = (await debug_client.data(CREATE))["createProject"]["id"]
+    project_id = (await debug_client.data(CREATE_PROJECT, DEBUGGED))["createProject"]["id"]
     aliased = " ".join(
         f"{alias}: projects {{ agents {{ id }} deployments {{ id }} }}"
         f" {alias}One: project(id: $p) {{ tools {{ id }} }}"
@@ -106,7 +103,7 @@ async def test_aliases_of_projects_read_each_table_once(debug_client: GraphQLCli
 async def test_each_call_names_the_keys_it_read(debug_client: GraphQLClient) -> None:
     """bench/reads.py bills each call by the items it names: a Query by its partition and
     start key, a get by its keys."""
-    project_id = (await debug_client.data(CREATE))["createProject"]["id"]
+    project_id = (await debug_client.data(CREATE_PROJECT, DEBUGGED))["createProject"]["id"]
 
     body = await debug_client.execute(
         "query($p: ID!) { project(id: $p) { name } projects { agents { id } } }", {"p": project_id}

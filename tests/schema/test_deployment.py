@@ -25,37 +25,16 @@ from server.store import Store
 from server.store.codec import item_size
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    CREATE_AGENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DEPLOYMENT_FIELDS,
+    SET_ENV_VAR,
+    SET_MAIN_CONFIG,
+    UPDATE_TOOL,
+)
 
-DEPLOYMENT_FIELDS = "id projectId status config error logs createdAt updatedAt"
-
-CREATE_PROJECT = """
-mutation CreateProject($name: String!) { createProject(input: {name: $name}) { id } }
-"""
-CREATE_AGENT = """
-mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id }
-}
-"""
-CREATE_TOOL = """
-mutation CreateTool($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id }
-}
-"""
-UPDATE_TOOL = """
-mutation UpdateTool($id: ID!, $input: UpdateToolInput!) {
-  updateTool(id: $id, input: $input) { id }
-}
-"""
-SET_MAIN_CONFIG = """
-mutation SetMainConfig($projectId: ID!, $input: MainAgentConfigInput!) {
-  setMainConfig(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_ENV_VAR = """
-mutation SetEnvVar($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
 CREATE = f"""
 mutation Create($projectId: ID!) {{
   createDeployment(projectId: $projectId) {{ {DEPLOYMENT_FIELDS} }}
@@ -134,7 +113,8 @@ async def admin(app: ASGIApp) -> AsyncIterator[GraphQLClient]:
 
 
 async def new_project(client: GraphQLClient, name: str = "Deployable") -> str:
-    project_id: str = (await client.data(CREATE_PROJECT, {"name": name}))["createProject"]["id"]
+    data = await client.data(CREATE_PROJECT, {"input": {"name": name}})
+    project_id: str = data["createProject"]["id"]
     return project_id
 
 

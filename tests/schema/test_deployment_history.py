@@ -18,8 +18,9 @@ from server.settings import Settings
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_PROJECT
 
-CREATE = 'mutation { createProject(input: {name: "History"}) { id } }'
+HISTORY = {"input": {"name": "History"}}
 LISTINGS = "{ projects { id latestDeployment { id } deployments(limit: 2) { id } } }"
 SNAPSHOT_BYTES = 300_000  # four of them fill more than the 1 MB page of a Query
 
@@ -69,7 +70,9 @@ async def seed_history(
 async def long_history(client: GraphQLClient, store: Store, user_id: str) -> dict[str, list[str]]:
     """Three projects: 4 deployments with a stale id newest, 2 deployments, none; so the
     Deployments partition spans more than one page. Returns each project's ids, oldest first."""
-    projects = [(await client.data(CREATE))["createProject"]["id"] for _ in range(3)]
+    projects = [
+        (await client.data(CREATE_PROJECT, HISTORY))["createProject"]["id"] for _ in range(3)
+    ]
     first, second, third = projects
     return {
         first: await seed_history(store, user_id, first, 4, start=0, stale=True),

@@ -14,25 +14,16 @@ from starlette.types import ASGIApp
 
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_PROJECT, DELETE_ENV_VAR, DEPLOYMENT_FIELDS, ENV_VAR_FIELDS
 from tests.text_cases import ORDINARY_TEXT, UNPRINTABLE_TEXT
 
-ENV_FIELDS = "id projectId key value secret createdAt updatedAt"
-CREATE_PROJECT = """
-mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { id } }
-"""
 SET = f"""
 mutation Set($projectId: ID!, $input: EnvVarInput!) {{
-  setEnvVar(projectId: $projectId, input: $input) {{ {ENV_FIELDS} }}
+  setEnvVar(projectId: $projectId, input: $input) {{ {ENV_VAR_FIELDS} }}
 }}
 """
-DELETE = """
-mutation Delete($projectId: ID!, $key: String!) {
-  deleteEnvVar(projectId: $projectId, key: $key)
-}
-"""
-GET = f"query Get($id: ID!) {{ project(id: $id) {{ id envIds envVars {{ {ENV_FIELDS} }} }} }}"
-LIST = f"query {{ projects {{ id envIds envVars {{ {ENV_FIELDS} }} }} }}"
-DEPLOYMENT_FIELDS = "id projectId status config error logs createdAt updatedAt"
+GET = f"query Get($id: ID!) {{ project(id: $id) {{ id envIds envVars {{ {ENV_VAR_FIELDS} }} }} }}"
+LIST = f"query {{ projects {{ id envIds envVars {{ {ENV_VAR_FIELDS} }} }} }}"
 CREATE_DEPLOYMENT = f"""
 mutation Deploy($projectId: ID!) {{
   createDeployment(projectId: $projectId) {{ {DEPLOYMENT_FIELDS} }}
@@ -45,7 +36,7 @@ PROJECT_DEPLOYMENTS = f"""
 query ProjectDeployments($id: ID!) {{
   project(id: $id) {{
     deployments {{ {DEPLOYMENT_FIELDS} }}
-    latestDeployment {{ {DEPLOYMENT_FIELDS} project {{ envVars {{ {ENV_FIELDS} }} }} }}
+    latestDeployment {{ {DEPLOYMENT_FIELDS} project {{ envVars {{ {ENV_VAR_FIELDS} }} }} }}
   }}
 }}
 """
@@ -283,7 +274,7 @@ async def test_env_ids_stay_exact_under_concurrent_deletes_and_sets(
     new_keys = [f"NEW_{i:02d}" for i in range(6)]
 
     results = await asyncio.gather(
-        *(client.data(DELETE, {"projectId": project_id, "key": key}) for key in doomed),
+        *(client.data(DELETE_ENV_VAR, {"projectId": project_id, "key": key}) for key in doomed),
         *(set_var(client, project_id, key, key) for key in new_keys),
     )
 
@@ -305,7 +296,7 @@ async def test_concurrent_deletes_of_every_variable_leave_env_ids_empty(
     await asyncio.gather(*(set_var(client, project_id, key, key) for key in keys))
 
     await asyncio.gather(
-        *(client.data(DELETE, {"projectId": project_id, "key": key}) for key in keys)
+        *(client.data(DELETE_ENV_VAR, {"projectId": project_id, "key": key}) for key in keys)
     )
 
     project = await project_of(client, project_id)
@@ -436,7 +427,7 @@ async def test_delete_env_var_returns_the_id_and_removes_the_variable(
     doomed = await set_var(client, project_id, "DOOMED", "x")
     kept = await set_var(client, project_id, "KEPT", "y")
 
-    data = await client.data(DELETE, {"projectId": project_id, "key": "DOOMED"})
+    data = await client.data(DELETE_ENV_VAR, {"projectId": project_id, "key": "DOOMED"})
 
     assert data["deleteEnvVar"] == doomed["id"] == f"project-{project_id}-DOOMED"
     project = await project_of(client, project_id)
@@ -448,7 +439,7 @@ async def test_delete_env_var_returns_the_id_and_removes_the_variable(
 async def test_a_deleted_key_can_be_set_again_as_a_new_variable(client: GraphQLClient) -> None:
     project_id = await create_project(client)
     await set_var(client, project_id, "AGAIN", "first")
-    await client.data(DELETE, {"projectId": project_id, "key": "AGAIN"})
+    await client.data(DELETE_ENV_VAR, {"projectId": project_id, "key": "AGAIN"})
 
     again = await set_var(client, project_id, "AGAIN", "second")
 
@@ -461,7 +452,7 @@ async def test_deleting_a_missing_variable_is_not_found(client: GraphQLClient) -
     project_id = await create_project(client)
     await set_var(client, project_id, "PRESENT", "x")
     await set_var(client, project_id, "ONCE", "x")
-    await client.data(DELETE, {"projectId": project_id, "key": "ONCE"})
+    await client.data(DELETE_ENV_VAR, {"projectId": project_id, "key": "ONCE"})
 
     for variables in (
         {"projectId": project_id, "key": "ABSENT"},
@@ -470,7 +461,7 @@ async def test_deleting_a_missing_variable_is_not_found(client: GraphQLClient) -
         {"projectId": UNKNOWN_PROJECT, "key": "PRESENT"},
         {"projectId": "not a key at all / ##", "key": "PRESENT"},
     ):
-        error = await client.error(DELETE, variables)
+        error = await client.error(DELETE_ENV_VAR, variables)
         assert error["extensions"]["code"] == "NOT_FOUND", variables
 
     project = await project_of(client, project_id)
@@ -503,7 +494,7 @@ async def test_another_users_project_variables_are_not_found_and_unchanged(
         add = await intruder.error(
             SET, {"projectId": project_id, "input": {"key": "EXTRA", "value": "planted"}}
         )
-        delete = await intruder.error(DELETE, {"projectId": project_id, "key": "MINE"})
+        delete = await intruder.error(DELETE_ENV_VAR, {"projectId": project_id, "key": "MINE"})
 
     assert [replace["extensions"]["code"], add["extensions"]["code"]] == ["NOT_FOUND"] * 2
     assert delete["extensions"]["code"] == "NOT_FOUND"
@@ -591,7 +582,7 @@ async def test_deleting_an_env_var_frees_a_slot_under_the_env_var_quota(
     await set_var(client, project_id, "OLD", "1")
 
     # when the variable is deleted
-    await client.data(DELETE, {"projectId": project_id, "key": "OLD"})
+    await client.data(DELETE_ENV_VAR, {"projectId": project_id, "key": "OLD"})
 
     # then a new key can be set in its place
     new = await set_var(client, project_id, "NEW", "2")

@@ -11,6 +11,7 @@ from asgi_lifespan import LifespanManager
 from server.app import create_app
 from server.settings import Settings
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_PROJECT
 
 
 async def test_a_syntax_error_is_graphql_parse_failed(client: GraphQLClient) -> None:
@@ -35,10 +36,7 @@ async def test_a_missing_variable_is_bad_user_input(client: GraphQLClient) -> No
 
 
 async def test_a_wrongly_typed_variable_is_bad_user_input(client: GraphQLClient) -> None:
-    error = await client.error(
-        "mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }",
-        {"input": {"name": 42}},
-    )
+    error = await client.error(CREATE_PROJECT, {"input": {"name": 42}})
 
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 

@@ -11,24 +11,17 @@ from starlette.types import ASGIApp
 
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_PROJECT, DELETE_PROJECT, MAIN_CONFIG_FIELDS
 from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
-CONFIG_FIELDS = """
-    id projectId name description systemPrompt model { region modelId } config version
-    createdAt updatedAt
-"""
-CREATE_PROJECT = """
-mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { id } }
-"""
 SET = f"""
 mutation Set($projectId: ID!, $input: MainAgentConfigInput!) {{
-  setMainConfig(projectId: $projectId, input: $input) {{ {CONFIG_FIELDS} }}
+  setMainConfig(projectId: $projectId, input: $input) {{ {MAIN_CONFIG_FIELDS} }}
 }}
 """
 GET = f"""
-query Get($id: ID!) {{ project(id: $id) {{ id mainConfig {{ {CONFIG_FIELDS} }} }} }}
+query Get($id: ID!) {{ project(id: $id) {{ id mainConfig {{ {MAIN_CONFIG_FIELDS} }} }} }}
 """
-DELETE_PROJECT = "mutation DeleteProject($id: ID!) { deleteProject(id: $id) }"
 
 UNKNOWN_PROJECT = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

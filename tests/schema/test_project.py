@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from starlette.types import ASGIApp
@@ -12,11 +13,9 @@ from starlette.types import ASGIApp
 from server import quotas
 from server.store import Store
 from tests.conftest import GraphQLClient
+from tests.documents import DELETE_PROJECT, PROJECT_FIELDS
 from tests.text_cases import ORDINARY_NAMES, ORDINARY_TEXT, UNPRINTABLE_NAMES, UNPRINTABLE_TEXT
 
-PROJECT_FIELDS = """
-    id name description agentIds toolIds envIds deploymentIds version createdAt updatedAt
-"""
 CREATE = f"""
 mutation Create($input: CreateProjectInput!) {{
   createProject(input: $input) {{ {PROJECT_FIELDS} }}
@@ -27,7 +26,6 @@ mutation Update($id: ID!, $input: UpdateProjectInput!) {{
   updateProject(id: $id, input: $input) {{ {PROJECT_FIELDS} }}
 }}
 """
-DELETE = "mutation Delete($id: ID!) { deleteProject(id: $id) }"
 GET = f"query Get($id: ID!) {{ project(id: $id) {{ {PROJECT_FIELDS} }} }}"
 LIST = "query { projects { id name } }"
 
@@ -35,10 +33,13 @@ ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-async def create(client: GraphQLClient, name: str, description: str | None = None) -> dict:
+async def create(
+    client: GraphQLClient, name: str, description: str | None = None
+) -> dict[str, Any]:
     fields = {"name": name} if description is None else {"name": name, "description": description}
     data = await client.data(CREATE, {"input": fields})
-    return data["createProject"]
+    project: dict[str, Any] = data["createProject"]
+    return project
 
 
 async def test_a_new_project_has_a_ulid_version_1_and_timestamps(client: GraphQLClient) -> None:
@@ -114,7 +115,7 @@ async def test_another_users_project_is_invisible_and_unchangeable(
     async with GraphQLClient.for_app(app, "intruder") as intruder:
         seen = await intruder.data(GET, {"id": project["id"]})
         update = await intruder.error(UPDATE, {"id": project["id"], "input": {"name": "Mine"}})
-        delete = await intruder.error(DELETE, {"id": project["id"]})
+        delete = await intruder.error(DELETE_PROJECT, {"id": project["id"]})
 
     assert seen["project"] is None
     assert update["extensions"]["code"] == "NOT_FOUND"
@@ -207,8 +208,8 @@ async def test_updating_or_deleting_an_unknown_project_is_not_found(client: Grap
     for document, variables in (
         (UPDATE, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "input": {"name": "x"}}),
         (UPDATE, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "input": {}}),
-        (DELETE, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}),
-        (DELETE, {"id": ""}),
+        (DELETE_PROJECT, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}),
+        (DELETE_PROJECT, {"id": ""}),
     ):
         error = await client.error(document, variables)
         assert error["extensions"]["code"] == "NOT_FOUND", (document, variables)
@@ -217,8 +218,8 @@ async def test_updating_or_deleting_an_unknown_project_is_not_found(client: Grap
 async def test_delete_removes_the_project_and_returns_its_id(client: GraphQLClient) -> None:
     project = await create(client, "Doomed")
 
-    data = await client.data(DELETE, {"id": project["id"]})
-    again = await client.error(DELETE, {"id": project["id"]})
+    data = await client.data(DELETE_PROJECT, {"id": project["id"]})
+    again = await client.error(DELETE_PROJECT, {"id": project["id"]})
 
     assert data["deleteProject"] == project["id"]
     assert (await client.data(GET, {"id": project["id"]}))["project"] is None
@@ -226,7 +227,7 @@ async def test_delete_removes_the_project_and_returns_its_id(client: GraphQLClie
 
 
 async def test_invalid_names_and_descriptions_are_bad_user_input(client: GraphQLClient) -> None:
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (CREATE, {"input": {"name": "   "}}, "name"),
         (CREATE, {"input": {"name": "x" * 129}}, "name"),
         (CREATE, {"input": {"name": "ok", "description": "d" * 4001}}, "description"),
@@ -359,7 +360,7 @@ async def test_deleting_a_project_frees_a_slot_under_the_project_quota(
     ] == "QUOTA_EXCEEDED"
 
     # when one project is deleted
-    await client.data(DELETE, {"id": first["id"]})
+    await client.data(DELETE_PROJECT, {"id": first["id"]})
 
     # then another can be created, and then none again
     assert (await create(client, "Third"))["name"] == "Third"

@@ -25,22 +25,18 @@ from tests.conftest import GraphQLClient
 from tests.deployments.test_sweeper import abandoned
 from tests.deployments.test_worker import project as deployable_project
 from tests.deployments.test_worker import worker_for
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    UPDATE_DEPLOYMENT_STATUS,
+    UPDATE_PROJECT,
+)
 from tests.schema.test_deployment import seed_finished_deployments, stored
 from tests.schema.test_retention import pending
 from tests.store.test_usage import ActsAfterFirstProjectRead
 from tests.summaries import SUMMARIZED, assert_summary_exact, project_item
 
-CREATE_PROJECT = 'mutation { createProject(input: {name: "Summarized"}) { id } }'
-DEPLOY = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
-CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
-MOVE = """
-mutation($u: ID!, $id: ID!, $status: DeploymentStatus!, $error: String, $logs: [String!]) {
-  updateDeploymentStatus(userId: $u, id: $id, status: $status, error: $error, appendLogs: $logs) {
-    id status logs
-  }
-}
-"""
-RENAME = "mutation($p: ID!, $n: String!) { updateProject(id: $p, input: {name: $n}) { name } }"
 LISTED = "id status createdAt updatedAt error"
 DASHBOARD = (
     f"{{ projects {{ id deployments(limit: 5) {{ {LISTED} }} latestDeployment {{ id status }} }} }}"
@@ -78,28 +74,31 @@ async def admin(app: ASGIApp) -> AsyncIterator[GraphQLClient]:
 
 
 async def new_project(client: GraphQLClient) -> str:
-    project_id: str = (await client.data(CREATE_PROJECT))["createProject"]["id"]
+    data = await client.data(CREATE_PROJECT, {"input": {"name": "Summarized"}})
+    project_id: str = data["createProject"]["id"]
     return project_id
 
 
 async def deploy(client: GraphQLClient, project_id: str) -> str:
-    deployment_id: str = (await client.data(DEPLOY, {"p": project_id}))["createDeployment"]["id"]
+    created = await client.data(CREATE_DEPLOYMENT, {"projectId": project_id})
+    deployment_id: str = created["createDeployment"]["id"]
     return deployment_id
 
 
 async def finished(client: GraphQLClient, project_id: str) -> str:
     """A new deployment of the project, cancelled (FAILED) at once."""
     deployment_id = await deploy(client, project_id)
-    await client.data(CANCEL, {"id": deployment_id})
+    await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
     return deployment_id
 
 
 async def move(
     admin: GraphQLClient, user_id: str, deployment_id: str, status: str, **more: Any
 ) -> dict[str, Any]:
-    variables = {"u": user_id, "id": deployment_id, "status": status, **more}
-    moved: dict[str, Any] = (await admin.data(MOVE, variables))["updateDeploymentStatus"]
-    return moved
+    variables = {"userId": user_id, "id": deployment_id, "status": status, **more}
+    moved = await admin.data(UPDATE_DEPLOYMENT_STATUS, variables)
+    status_changed: dict[str, Any] = moved["updateDeploymentStatus"]
+    return status_changed
 
 
 async def written_elsewhere(
@@ -145,7 +144,7 @@ async def test_the_dashboard_and_a_project_list_deployments_without_reading_thei
     failed = await deploy(client, project_id)
     await move(admin, user_id, failed, "FAILED", error="no main config")
     succeeded = await deploy(client, project_id)
-    await move(admin, user_id, succeeded, "DEPLOYING", logs=["building"])
+    await move(admin, user_id, succeeded, "DEPLOYING", appendLogs=["building"])
     await move(admin, user_id, succeeded, "SUCCESS")
     pending = await deploy(client, project_id)
 
@@ -203,11 +202,11 @@ async def test_the_summary_equals_the_items_through_every_status_change_of_the_p
         "pending"
     ]
 
-    await move(admin, user_id, first, "DEPLOYING", logs=["building agents"])
+    await move(admin, user_id, first, "DEPLOYING", appendLogs=["building agents"])
     await assert_summary_exact(store, user_id, project_id)
-    await move(admin, user_id, first, "DEPLOYING", logs=["still building"])  # a log line
+    await move(admin, user_id, first, "DEPLOYING", appendLogs=["still building"])  # a log line
     assert (await assert_summary_exact(store, user_id, project_id))[0]["version"] == 3
-    await move(admin, user_id, first, "SUCCESS", logs=["done"])
+    await move(admin, user_id, first, "SUCCESS", appendLogs=["done"])
     await assert_summary_exact(store, user_id, project_id)
 
     second = await deploy(client, project_id)
@@ -287,7 +286,10 @@ async def test_concurrent_status_changes_log_lines_and_a_rename_lose_nothing(
 
     # When log lines come at once, through the API and the store, while the project is renamed
     await asyncio.gather(
-        *(move(admin, user_id, deployment_id, "DEPLOYING", logs=[line]) for line in lines[:4]),
+        *(
+            move(admin, user_id, deployment_id, "DEPLOYING", appendLogs=[line])
+            for line in lines[:4]
+        ),
         *(
             change_status(
                 store,
@@ -298,7 +300,7 @@ async def test_concurrent_status_changes_log_lines_and_a_rename_lose_nothing(
             )
             for line in lines[4:]
         ),
-        client.data(RENAME, {"p": project_id, "n": "Renamed meanwhile"}),
+        client.data(UPDATE_PROJECT, {"id": project_id, "input": {"name": "Renamed meanwhile"}}),
     )
     await move(admin, user_id, deployment_id, "SUCCESS")
 
@@ -557,7 +559,7 @@ async def test_a_deployment_left_active_without_the_slot_is_never_summarized_by_
     ]
     # and once they are finished, the next create summarizes them again
     for deployment_id in (new.deployment_id, other):
-        await client.data(CANCEL, {"id": deployment_id})
+        await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
     newest = await deploy(client, project_id)
     summary = await assert_summary_exact(store, user_id, project_id)
     assert [e["deploymentId"] for e in summary] == [newest, new.deployment_id, other, first]

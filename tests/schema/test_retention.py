@@ -13,6 +13,7 @@ from server.store import LostRace, Store
 from server.store.deployments import MAX_PRUNED_PER_CREATE
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_DEPLOYMENT, REDEPLOY
 from tests.schema.test_deployment import (
     CANCEL,
     deploy,
@@ -23,7 +24,6 @@ from tests.schema.test_deployment import (
 )
 
 BOUND = 3
-REDEPLOY = "mutation($id: ID!) { redeploy(deploymentId: $id) { id } }"
 GET = "query($id: ID!) { deployment(id: $id) { id } }"
 
 
@@ -136,9 +136,7 @@ async def test_a_listed_deployment_that_is_still_active_is_never_pruned(
     )
 
     # When a deployment is created
-    error = await client.error(
-        "mutation($p: ID!) { createDeployment(projectId: $p) { id } }", {"p": project_id}
-    )
+    error = await client.error(CREATE_DEPLOYMENT, {"projectId": project_id})
 
     # Then it is refused as the project's active deployment, and nothing changed
     assert error["extensions"]["code"] == "CONFLICT"

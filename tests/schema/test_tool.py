@@ -18,25 +18,16 @@ from server.store import Store
 from server.store.dynamo import Expression
 from server.store.usage import USAGE_ID
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    CREATE_AGENT,
+    CREATE_PROJECT,
+    DELETE_AGENT,
+    DELETE_TOOL,
+    TOOL_FIELDS,
+    UPDATE_AGENT,
+)
 from tests.text_cases import ORDINARY_TEXT, UNPRINTABLE_TEXT
 
-TOOL_FIELDS = """
-    id projectId name description type inputSchema code config version createdAt updatedAt
-"""
-CREATE_PROJECT = """
-mutation CreateProject($name: String!) { createProject(input: {name: $name}) { id } }
-"""
-CREATE_AGENT = """
-mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id name }
-}
-"""
-UPDATE_AGENT = """
-mutation UpdateAgent($id: ID!, $input: UpdateAgentInput!) {
-  updateAgent(id: $id, input: $input) { id toolNames }
-}
-"""
-DELETE_AGENT = "mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) }"
 CREATE = f"""
 mutation Create($projectId: ID!, $input: ToolInput!) {{
   createTool(projectId: $projectId, input: $input) {{ {TOOL_FIELDS} }}
@@ -47,7 +38,6 @@ mutation Update($id: ID!, $input: UpdateToolInput!) {{
   updateTool(id: $id, input: $input) {{ {TOOL_FIELDS} }}
 }}
 """
-DELETE = "mutation Delete($id: ID!) { deleteTool(id: $id) }"
 GET = f"query Get($id: ID!) {{ tool(id: $id) {{ {TOOL_FIELDS} }} }}"
 NESTED = """
 query Nested($id: ID!) {
@@ -86,7 +76,7 @@ def schema_of_size(size: int) -> dict[str, Any]:
 
 
 async def create_project(client: GraphQLClient, name: str = "Tools home") -> str:
-    data = await client.data(CREATE_PROJECT, {"name": name})
+    data = await client.data(CREATE_PROJECT, {"input": {"name": name}})
     project_id: str = data["createProject"]["id"]
     return project_id
 
@@ -540,7 +530,7 @@ async def test_deleting_a_used_tool_conflicts_naming_the_agents(client: GraphQLC
     tool = await create(client, project_id, action("lookup"))
     await create_agent(client, project_id, "Support Bot", ["lookup"])
 
-    error = await client.error(DELETE, {"id": tool["id"]})
+    error = await client.error(DELETE_TOOL, {"id": tool["id"]})
 
     assert error["extensions"]["code"] == "CONFLICT"
     assert "Support Bot" in error["message"]
@@ -585,7 +575,7 @@ async def test_a_tool_no_agent_uses_any_more_can_be_renamed_and_deleted(
     await client.data(UPDATE_AGENT, {"id": dropping, "input": {"toolNames": []}})
     await client.data(DELETE_AGENT, {"id": deleted})
     renamed = await client.data(UPDATE, {"id": renamed_tool["id"], "input": {"name": "first-v2"}})
-    removed = await client.data(DELETE, {"id": deleted_tool["id"]})
+    removed = await client.data(DELETE_TOOL, {"id": deleted_tool["id"]})
 
     assert renamed["updateTool"]["name"] == "first-v2"
     assert removed["deleteTool"] == deleted_tool["id"]
@@ -628,7 +618,7 @@ async def test_project_tools_follow_tool_ids_and_never_show_name_reservations(
         assert await get(client, reservation["toolId"]) is None
         for document, variables in (
             (UPDATE, {"id": reservation["toolId"], "input": {"description": "x"}}),
-            (DELETE, {"id": reservation["toolId"]}),
+            (DELETE_TOOL, {"id": reservation["toolId"]}),
         ):
             error = await client.error(document, variables)
             assert error["extensions"]["code"] == "NOT_FOUND", reservation
@@ -640,8 +630,8 @@ async def test_delete_removes_the_tool_from_tool_ids_and_frees_its_name(
     project_id = await create_project(client)
     tools = [await create(client, project_id, action(f"tool-{i}")) for i in range(3)]
 
-    data = await client.data(DELETE, {"id": tools[1]["id"]})
-    again = await client.error(DELETE, {"id": tools[1]["id"]})
+    data = await client.data(DELETE_TOOL, {"id": tools[1]["id"]})
+    again = await client.error(DELETE_TOOL, {"id": tools[1]["id"]})
     successor = await create(client, project_id, action("tool-1"))
 
     assert data["deleteTool"] == tools[1]["id"]
@@ -661,8 +651,8 @@ async def test_updating_or_deleting_an_unknown_tool_is_not_found(client: GraphQL
         (UPDATE, {"id": UNKNOWN_ID, "input": {"description": "x"}}),
         (UPDATE, {"id": UNKNOWN_ID, "input": {}}),
         (UPDATE, {"id": "not a key / ##", "input": {"description": "x"}}),
-        (DELETE, {"id": UNKNOWN_ID}),
-        (DELETE, {"id": ""}),
+        (DELETE_TOOL, {"id": UNKNOWN_ID}),
+        (DELETE_TOOL, {"id": ""}),
     ):
         error = await client.error(document, variables)
         assert error["extensions"]["code"] == "NOT_FOUND", (document, variables)
@@ -687,7 +677,7 @@ async def test_another_users_tool_is_invisible_and_unchangeable(
     async with GraphQLClient.for_app(app, f"intruder-{uuid.uuid4().hex[:8]}") as intruder:
         seen = await intruder.data(GET, {"id": tool["id"]})
         update = await intruder.error(UPDATE, {"id": tool["id"], "input": {"code": "pwned"}})
-        delete = await intruder.error(DELETE, {"id": tool["id"]})
+        delete = await intruder.error(DELETE_TOOL, {"id": tool["id"]})
         planted = await intruder.error(
             CREATE, {"projectId": project_id, "input": action("planted")}
         )
@@ -1018,7 +1008,7 @@ async def test_deleting_a_tool_frees_a_slot_under_the_tool_quota(
     tool = await create(client, project_id, action("first"))
 
     # when the tool is deleted
-    await client.data(DELETE, {"id": tool["id"]})
+    await client.data(DELETE_TOOL, {"id": tool["id"]})
 
     # then another can be created in its place, and then no more
     second = await create(client, project_id, action("second"))

@@ -15,35 +15,17 @@ from server.store.codec import Item
 from server.store.dynamo import Expression
 from server.store.usage import USAGE_ID
 from tests.conftest import GraphQLClient
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_AGENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    CREATE_TOOL,
+    DELETE_PROJECT,
+    SET_ENV_VAR,
+    SET_MAIN_CONFIG,
+)
 
-CREATE_PROJECT = """
-mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { id } }
-"""
-CREATE_TOOL = """
-mutation CreateTool($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id name }
-}
-"""
-CREATE_AGENT = """
-mutation CreateAgent($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id projectId }
-}
-"""
-SET_MAIN_CONFIG = """
-mutation SetMainConfig($projectId: ID!, $input: MainAgentConfigInput!) {
-  setMainConfig(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_ENV_VAR = """
-mutation SetEnvVar($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
-CREATE_DEPLOYMENT = """
-mutation CreateDeployment($projectId: ID!) { createDeployment(projectId: $projectId) { id } }
-"""
-CANCEL_DEPLOYMENT = "mutation Cancel($id: ID!) { cancelDeployment(id: $id) { id status } }"
-DELETE_PROJECT = "mutation Delete($id: ID!) { deleteProject(id: $id) }"
 GET_PROJECT = "query Get($id: ID!) { project(id: $id) { id } }"
 LIST_PROJECTS = "query { projects { id } }"
 

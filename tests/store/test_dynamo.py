@@ -155,7 +155,7 @@ class HoldsBackKeys:
     """The real client, except that its first BatchGetItem leaves half its keys unprocessed,
     as DynamoDB does under load or past 16 MB."""
 
-    def __init__(self, client: object) -> None:
+    def __init__(self, client: Any) -> None:
         self._client = client
         self.batch_calls = 0
 
@@ -165,11 +165,12 @@ class HoldsBackKeys:
     async def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
         self.batch_calls += 1
         if self.batch_calls > 1:
-            return await self._client.batch_get_item(RequestItems=RequestItems)  # type: ignore[attr-defined,no-any-return]
+            whole: dict[str, Any] = await self._client.batch_get_item(RequestItems=RequestItems)
+            return whole
         ((table, request),) = RequestItems.items()
         keys = request["Keys"]
         half = {table: {**request, "Keys": keys[: len(keys) // 2]}}
-        response: dict[str, Any] = await self._client.batch_get_item(RequestItems=half)  # type: ignore[attr-defined]
+        response: dict[str, Any] = await self._client.batch_get_item(RequestItems=half)
         response["UnprocessedKeys"] = {table: {**request, "Keys": keys[len(keys) // 2 :]}}
         return response
 
@@ -204,7 +205,7 @@ class ConflictingWrites:
     `TransactionConflictException`, as DynamoDB refuses a single write to an item that a
     transaction in flight holds (which moto never does)."""
 
-    def __init__(self, client: object, conflicts: int) -> None:
+    def __init__(self, client: Any, conflicts: int) -> None:
         self._client = client
         self._conflicts = conflicts
         self.calls = 0
@@ -219,7 +220,8 @@ class ConflictingWrites:
                 {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}},
                 "UpdateItem",
             )
-        return await self._client.update_item(**params)  # type: ignore[attr-defined,no-any-return]
+        updated: dict[str, Any] = await self._client.update_item(**params)
+        return updated
 
 
 RENAME = Expression("SET #n = :n", {"#n": "name"}, {":n": "renamed"})

@@ -204,7 +204,8 @@ def _comparable(answer: dict[str, Any], table: str) -> dict[str, Any]:
     order of a set's members."""
     answer.pop("ResponseMetadata")
     text = json.dumps(answer).replace(table, "TABLE")
-    return json.loads(text, object_hook=_sets_sorted)
+    comparable: dict[str, Any] = json.loads(text, object_hook=_sets_sorted)
+    return comparable
 
 
 def _sets_sorted(value: dict[str, Any]) -> dict[str, Any]:

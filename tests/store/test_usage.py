@@ -19,24 +19,8 @@ from server.store import Store, dynamo
 from server.store.children import ProjectLists
 from server.store.usage import USAGE_ID, for_list
 from tests.conftest import GraphQLClient
+from tests.documents import CREATE_AGENT, CREATE_PROJECT, CREATE_TOOL, DELETE_AGENT, SET_ENV_VAR
 
-CREATE_PROJECT = "mutation($name: String!) { createProject(input: {name: $name}) { id } }"
-CREATE_AGENT = """
-mutation($projectId: ID!, $input: AgentInput!) {
-  createAgent(projectId: $projectId, input: $input) { id }
-}
-"""
-CREATE_TOOL = """
-mutation($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_ENV_VAR = """
-mutation($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
-DELETE_AGENT = "mutation($id: ID!) { deleteAgent(id: $id) }"
 PROJECTS = "query { projects { id agentIds toolIds envIds tools { id } } }"
 TOOL = "query($id: ID!) { tool(id: $id) { id } }"
 
@@ -54,7 +38,8 @@ def tool(name: str) -> dict[str, Any]:
 
 
 async def create_project(client: GraphQLClient, name: str = "Counted") -> str:
-    project_id: str = (await client.data(CREATE_PROJECT, {"name": name}))["createProject"]["id"]
+    data = await client.data(CREATE_PROJECT, {"input": {"name": name}})
+    project_id: str = data["createProject"]["id"]
     return project_id
 
 
@@ -157,7 +142,7 @@ async def test_concurrent_first_creates_of_an_old_account_count_it_once(
 
     # when several projects are created at once, each finding no usage item
     created = await asyncio.gather(
-        *(client.execute(CREATE_PROJECT, {"name": f"P{n}"}) for n in range(RACERS))
+        *(client.execute(CREATE_PROJECT, {"input": {"name": f"P{n}"}}) for n in range(RACERS))
     )
 
     # then all succeed and the usage counts each exactly once
@@ -191,7 +176,7 @@ async def test_concurrent_creates_one_short_of_a_quota_let_exactly_one_succeed(
     lower_quotas(**{quota: 2})
     project_id = await create_project(client)
     creates: dict[str, Callable[[int], Any]] = {
-        "project": lambda n: client.execute(CREATE_PROJECT, {"name": f"P{n}"}),
+        "project": lambda n: client.execute(CREATE_PROJECT, {"input": {"name": f"P{n}"}}),
         "agent": lambda n: client.execute(
             CREATE_AGENT, {"projectId": project_id, "input": agent(f"A{n}")}
         ),

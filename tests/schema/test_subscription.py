@@ -16,18 +16,19 @@ from server.settings import Settings
 from server.store import Store
 from server.store.tables import TableNames
 from tests.conftest import GraphQLClient
-from tests.servers import serving
+from tests.documents import (
+    CANCEL_DEPLOYMENT,
+    CREATE_DEPLOYMENT,
+    CREATE_PROJECT,
+    UPDATE_DEPLOYMENT_STATUS,
+    UPDATE_PROJECT,
+)
+from tests.servers import GRAPHQL_TRANSPORT_WS, LEGACY_GRAPHQL_WS, serving
 
 SUBSCRIBE = """
 subscription Watch($id: ID!) { deploymentUpdated(id: $id) { id status error logs } }
 """
-CREATE_PROJECT = 'mutation { createProject(input: {name: "Live"}) { id } }'
-CREATE_DEPLOYMENT = "mutation($p: ID!) { createDeployment(projectId: $p) { id } }"
-MOVE = """
-mutation Move($user: ID!, $id: ID!, $status: DeploymentStatus!, $logs: [String!]) {
-  updateDeploymentStatus(userId: $user, id: $id, status: $status, appendLogs: $logs) { status }
-}
-"""
+LIVE = {"input": {"name": "Live"}}
 WAIT = 10  # seconds for any one message: a bound, not a pause
 
 
@@ -52,22 +53,24 @@ async def graphql(base: str, query: str, variables: dict[str, Any], **headers: s
 
 
 async def new_deployment(base: str, user: str) -> str:
-    project = (await graphql(base, CREATE_PROJECT, {}, **{"X-Dev-User": user}))["createProject"]
-    created = await graphql(base, CREATE_DEPLOYMENT, {"p": project["id"]}, **{"X-Dev-User": user})
+    project = (await graphql(base, CREATE_PROJECT, LIVE, **{"X-Dev-User": user}))["createProject"]
+    created = await graphql(
+        base, CREATE_DEPLOYMENT, {"projectId": project["id"]}, **{"X-Dev-User": user}
+    )
     deployment_id: str = created["createDeployment"]["id"]
     return deployment_id
 
 
 async def move(base: str, user: str, deployment_id: str, status: str, logs: list[str]) -> None:
-    variables = {"user": user, "id": deployment_id, "status": status, "logs": logs}
+    variables = {"userId": user, "id": deployment_id, "status": status, "appendLogs": logs}
     admin = {"X-Dev-User": "release-bot", "X-Dev-Groups": "admin"}
-    await graphql(base, MOVE, variables, **admin)
+    await graphql(base, UPDATE_DEPLOYMENT_STATUS, variables, **admin)
 
 
 @pytest.fixture
 async def socket(base: str) -> AsyncIterator[ClientConnection]:
     url = base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as websocket:
+    async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as websocket:
         yield websocket
 
 
@@ -116,8 +119,7 @@ async def test_a_cancelled_deployment_ends_the_subscription_with_failed(
     await subscribe(socket, deployment_id)
     await receive(socket)
 
-    cancel = "mutation($id: ID!) { cancelDeployment(id: $id) { status } }"
-    await graphql(base, cancel, {"id": deployment_id}, **{"X-Dev-User": user})
+    await graphql(base, CANCEL_DEPLOYMENT, {"id": deployment_id}, **{"X-Dev-User": user})
     last = await receive(socket)
     done = await receive(socket)
 
@@ -183,7 +185,7 @@ mutation($p: ID!) {
 
 async def deployable(base: str, user: str) -> str:
     headers = {"X-Dev-User": user}
-    project = (await graphql(base, CREATE_PROJECT, {}, **headers))["createProject"]["id"]
+    project = (await graphql(base, CREATE_PROJECT, LIVE, **headers))["createProject"]["id"]
     await graphql(base, DEPLOYABLE, {"p": project}, **headers)
     return str(project)
 
@@ -202,10 +204,10 @@ async def test_the_worker_is_followed_to_success_over_graphql_transport_ws(
     user = f"auto-{uuid.uuid4().hex[:8]}"
     project_id = await deployable(deploying_base, user)
     url = deploying_base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as websocket:
+    async with connect(url, subprotocols=GRAPHQL_TRANSPORT_WS) as websocket:
         await init(websocket, user)
         created = await graphql(
-            deploying_base, CREATE_DEPLOYMENT, {"p": project_id}, **{"X-Dev-User": user}
+            deploying_base, CREATE_DEPLOYMENT, {"projectId": project_id}, **{"X-Dev-User": user}
         )
         await subscribe(websocket, created["createDeployment"]["id"])
         messages = [await receive(websocket)]
@@ -225,13 +227,13 @@ async def test_the_worker_is_followed_to_success_over_legacy_graphql_ws(
     user = f"legacy-{uuid.uuid4().hex[:8]}"
     project_id = await deployable(deploying_base, user)
     url = deploying_base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-ws"]) as websocket:
+    async with connect(url, subprotocols=LEGACY_GRAPHQL_WS) as websocket:
         await websocket.send(
             json.dumps({"type": "connection_init", "payload": {"X-Dev-User": user}})
         )
         ack = await receive(websocket)
         created = await graphql(
-            deploying_base, CREATE_DEPLOYMENT, {"p": project_id}, **{"X-Dev-User": user}
+            deploying_base, CREATE_DEPLOYMENT, {"projectId": project_id}, **{"X-Dev-User": user}
         )
         payload = {"query": SUBSCRIBE, "variables": {"id": created["createDeployment"]["id"]}}
         await websocket.send(json.dumps({"id": "1", "type": "start", "payload": payload}))
@@ -248,7 +250,7 @@ async def test_a_legacy_connection_without_connection_init_gets_nothing(base: st
     user = f"rude-{uuid.uuid4().hex[:8]}"
     deployment_id = await new_deployment(base, user)
     url = base.replace("http://", "ws://") + "/graphql"
-    async with connect(url, subprotocols=["graphql-ws"]) as websocket:
+    async with connect(url, subprotocols=LEGACY_GRAPHQL_WS) as websocket:
         payload = {"query": SUBSCRIBE, "variables": {"id": deployment_id}}
         await websocket.send(json.dumps({"id": "1", "type": "start", "payload": payload}))
         await asyncio.wait_for(websocket.wait_closed(), WAIT)
@@ -265,9 +267,7 @@ async def test_a_change_made_by_another_instance_reaches_the_subscription(
     await receive(socket)
 
     # `client` talks to this test process's own app: another instance on the same tables.
-    await client.data(
-        "mutation($id: ID!) { cancelDeployment(id: $id) { id } }", {"id": deployment_id}
-    )
+    await client.data(CANCEL_DEPLOYMENT, {"id": deployment_id})
     seen = await receive(socket)
 
     assert seen["payload"]["data"]["deploymentUpdated"]["status"] == "FAILED"
@@ -279,18 +279,18 @@ async def test_each_query_over_a_websocket_reads_afresh(
 ) -> None:
     user = f"reader-{uuid.uuid4().hex[:8]}"
     headers = {"X-Dev-User": user}
-    project_id = (await graphql(base, CREATE_PROJECT, {}, **headers))["createProject"]["id"]
+    project_id = (await graphql(base, CREATE_PROJECT, LIVE, **headers))["createProject"]["id"]
     read = {
         "query": "query($id: ID!) { project(id: $id) { name } }",
         "variables": {"id": project_id},
     }
-    rename = 'mutation($id: ID!) { updateProject(id: $id, input: {name: "Renamed"}) { name } }'
+    rename = {"id": project_id, "input": {"name": "Renamed"}}
     await init(socket, user)
 
     await socket.send(json.dumps({"id": "a", "type": "subscribe", "payload": read}))
     before = await receive(socket)
     await receive(socket)  # complete
-    await graphql(base, rename, {"id": project_id}, **headers)
+    await graphql(base, UPDATE_PROJECT, rename, **headers)
     await socket.send(json.dumps({"id": "b", "type": "subscribe", "payload": read}))
     after = await receive(socket)
 
