@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from server.dataloaders import forget
 from server.errors import BadUserInput, Forbidden, NotFound, ProjectBusy
 from server.lifecycle import change_status, fail_if_abandoned
 from server.models import (
@@ -129,7 +128,9 @@ async def _start(
         updated_at=now,
     )
     pruned = await _create(context, deployment, project)
-    _forget(context, deployment, pruned)
+    context.loaders.forget_deployment(
+        deployment.user_id, deployment.deployment_id, deployment.project_id, pruned=pruned
+    )
     if context.worker is not None:
         context.worker.submit(deployment.user_id, deployment.deployment_id)
     return deployment
@@ -173,7 +174,7 @@ async def _took_over(context: Context, deployment_id: str) -> bool:
         return True  # finished (or deleted with its project) since: the retry answers
     failed = await fail_if_abandoned(context.store, context.changes, found[0], datetime.now(UTC))
     if failed:
-        forget(context.loaders.deployment_by_id, (context.user_id, deployment_id))
+        context.loaders.forget_deployment(context.user_id, deployment_id, found[0].project_id)
     return failed
 
 
@@ -261,7 +262,9 @@ async def _change(
     deployment = await change_status(
         context.store, context.changes, user_id, deployment_id, change, note=note
     )
-    _forget(context, deployment)
+    context.loaders.forget_deployment(
+        deployment.user_id, deployment.deployment_id, deployment.project_id
+    )
     return deployment
 
 
@@ -286,14 +289,3 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
             yield current
         else:
             delay = min(delay * 2, WATCH_LAST_POLL)
-
-
-def _forget(context: Context, deployment: Deployment, pruned: Iterable[str] = ()) -> None:
-    project = (deployment.user_id, deployment.project_id)
-    forget(
-        context.loaders.deployment_by_id,
-        *((deployment.user_id, id_) for id_ in (deployment.deployment_id, *pruned)),
-    )
-    # Keyed by count as well: every listing of this request is read again.
-    context.loaders.deployment_summaries_by_project.clear_all()
-    forget(context.loaders.project_by_id, project)
