@@ -91,8 +91,8 @@ class Loaders:
     # Resolvers call these after each write, rather than knowing which loaders hold what.
 
     def forget_agent(self, user_id: str, agent_id: str, project_id: str) -> None:
-        """After an agent is written: the agent, its project's agents (and tools, whose
-        `usedBy` follows them) and the project item (its `agentIds`)."""
+        """After an agent is written: the agent, its project's agents and tools (the write
+        marks tools used or not) and the project item (its `agentIds`)."""
         project = (user_id, project_id)
         _forget(self.agent_by_id, (user_id, agent_id))
         _forget(self.agents_by_project, project)
@@ -108,9 +108,10 @@ class Loaders:
         _forget(self.project_by_id, project)
 
     def forget_env_var(self, user_id: str, env_id: str, project_id: str) -> None:
-        """After an env var is written: its project's env vars and the project item (its
-        `envIds`)."""
+        """After an env var is written: the variable, its project's env vars (read through
+        the variables by id, so those must go too) and the project item (its `envIds`)."""
         project = (user_id, project_id)
+        _forget(self.env_var_by_id, (user_id, env_id))
         _forget(self.env_vars_by_project, project)
         _forget(self.project_by_id, project)
 

@@ -64,7 +64,7 @@ def dropped(loaders: Loaders) -> set[str]:
         ),
         pytest.param(
             lambda loaders: loaders.forget_env_var("u", "project-p-K", "p"),
-            {"env_vars_by_project", "project_by_id"},
+            {"env_var_by_id", "env_vars_by_project", "project_by_id"},
             id="env var",
         ),
         pytest.param(
@@ -212,6 +212,11 @@ mutation($p: ID!, $builtin: String!) {{
 
 BETWEEN = 'between: updateProject(id: $p, input: {description: "between"}) { ' + SHOWN + " }"
 WRITES: dict[str, tuple[Callable[[Written], str], str, Any]] = {
+    "setEnvVar": (
+        lambda _: 'setEnvVar(projectId: $p, input: {key: "K", value: "new"}) { id }',
+        "envVars",
+        [{"key": "K", "value": "new"}],
+    ),
     "deleteEnvVar": (lambda _: 'deleteEnvVar(projectId: $p, key: "K")', "envVars", []),
     "createAgent": (
         lambda _: (
