@@ -91,7 +91,7 @@ class Listed(Generic[ChildT]):
 
 
 async def prefetch(
-    context: Context, projects: Awaitable[list[Project]], wanted: Children
+    *, context: Context, projects: Awaitable[list[Project]], wanted: Children
 ) -> list[Project]:
     """Await `projects` (the user's) while the first pages of the `wanted` children tables are
     read in parallel; then prime the loaders with what those pages held."""

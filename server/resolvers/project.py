@@ -20,11 +20,11 @@ async def list_projects(context: Context, children: Children | None = None) -> l
     query will read loaded in the same round where the first page of their table holds them."""
     user_id = context.user_id
     projects = await prefetch(
-        context,
-        context.loaders.read_once(
+        context=context,
+        projects=context.loaders.read_once(
             ("projects", user_id), lambda: context.store.projects.list_for_user(user_id)
         ),
-        children or Children(),
+        wanted=children or Children(),
     )
     for project in projects:
         context.loaders.project_by_id.prime((project.user_id, project.project_id), project)
