@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from server.builtin_catalog import BuiltinCatalog
-from server.dataloaders.children import listed_by_project
+from server.dataloaders.listed import listed_by_project
 from server.models import (
     Agent,
     BuiltinTool,
