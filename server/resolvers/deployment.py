@@ -20,7 +20,7 @@ from server.models import (
     now_iso,
 )
 from server.resolvers.lookup import existing
-from server.snapshots import ConfigChange, diff_snapshots
+from server.snapshots import ConfigDifference, diff_snapshots
 from server.store import LostRace, settle
 from server.store.codec import item_size
 
@@ -32,7 +32,7 @@ __all__ = [
     "cancel_deployment",
     "check_reach",
     "create_deployment",
-    "deployment_changes",
+    "deployment_differences",
     "redeploy",
     "get_deployment",
     "update_deployment_status",
@@ -192,9 +192,9 @@ def check_reach(context: Context, owner_id: str, fields: Iterable[str]) -> None:
         )
 
 
-async def deployment_changes(
+async def deployment_differences(
     context: Context, deployment: Deployment, against_id: str | None
-) -> list[ConfigChange]:
+) -> list[ConfigDifference]:
     """What changed from `against_id` (default: the project's previous deployment) to
     `deployment`; everything is ADDED when there is nothing to compare with. Only the owner
     may ask, and both deployments are looked up in the owner's partition."""

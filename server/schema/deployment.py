@@ -15,7 +15,7 @@ from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.scalars import DateTime
 from server.schema.selection import selects
-from server.snapshots import ChangeKind
+from server.snapshots import DifferenceKind
 
 if TYPE_CHECKING:
     from server.schema.project import Project
@@ -25,23 +25,23 @@ __all__ = ["Deployment", "DeploymentMutation", "DeploymentQuery", "DeploymentSub
 ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
 
 
-strawberry.enum(ChangeKind)
+strawberry.enum(DifferenceKind, name="ChangeKind")
 
 
-@strawberry.type
-class ConfigChange:
+@strawberry.type(name="ConfigChange")
+class ConfigDifference:
     path: str
-    kind: ChangeKind
+    kind: DifferenceKind
     before: JSON | None
     after: JSON | None
 
     @classmethod
-    def from_change(cls, change: snapshots.ConfigChange) -> ConfigChange:
+    def from_difference(cls, difference: snapshots.ConfigDifference) -> ConfigDifference:
         return cls(
-            path=change.path,
-            kind=change.kind,
-            before=JSON(change.before) if change.before is not None else None,
-            after=JSON(change.after) if change.after is not None else None,
+            path=difference.path,
+            kind=difference.kind,
+            before=JSON(difference.before) if difference.before is not None else None,
+            after=JSON(difference.after) if difference.after is not None else None,
         )
 
 
@@ -95,17 +95,18 @@ class Deployment:
         return (await self._full(info)).logs or []
 
     @strawberry.field(
+        name="changes",
         description=(
             "Changes from `against` (default: this project's previous deployment) to this one."
             " The owner's only: FORBIDDEN on another user's deployment."
-        )
+        ),
     )
-    async def changes(
+    async def differences(
         self, info: Info, against: strawberry.ID | None = strawberry.UNSET
-    ) -> list[ConfigChange]:
+    ) -> list[ConfigDifference]:
         against_id = against if isinstance(against, str) else None
-        changes = await resolvers.deployment_changes(info.context, self.record, against_id)
-        return [ConfigChange.from_change(change) for change in changes]
+        found = await resolvers.deployment_differences(info.context, self.record, against_id)
+        return [ConfigDifference.from_difference(difference) for difference in found]
 
     async def _full(self, info: Info) -> models.Deployment:
         """This deployment with `config` and `logs`, read now if a listing left them out."""
