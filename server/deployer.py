@@ -27,7 +27,7 @@ from server.builtin_catalog import BuiltinCatalog
 from server.changes import Changes
 from server.errors import Conflict, DomainError, NotFound
 from server.lifecycle import change_status
-from server.models import Deployment, DeploymentStatus, StatusChange
+from server.models import Deployment, DeploymentStatus, StatusUpdate
 from server.models.deployment import LEASE
 from server.store import Store
 
@@ -174,7 +174,7 @@ class DeploymentWorker:
             self._changes,
             user_id,
             deployment_id,
-            StatusChange.model_validate(
+            StatusUpdate.model_validate(
                 {"status": DeploymentStatus.DEPLOYING, "appendLogs": lines or []}
             ),
             note="claimed by the deployment worker" if claim else None,
@@ -220,7 +220,7 @@ class DeploymentWorker:
                 self._changes,
                 user_id,
                 deployment_id,
-                StatusChange(status=status, error=error),
+                StatusUpdate(status=status, error=error),
             )
         except DomainError:
             pass  # cancelled meanwhile: the user's word stands

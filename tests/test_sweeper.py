@@ -20,7 +20,7 @@ from server.changes import Changes
 from server.deployer import Deployer, DeploymentWorker, Log, ValidatingDeployer
 from server.errors import Conflict
 from server.lifecycle import change_status
-from server.models import Deployment, DeploymentStatus, StatusChange, iso_time
+from server.models import Deployment, DeploymentStatus, StatusUpdate, iso_time
 from server.settings import Settings
 from server.store import Store, instrument
 from server.store.dynamo import Expression
@@ -307,7 +307,7 @@ async def test_a_renewal_landing_between_the_sweeps_read_and_its_write_wins(
             Changes(),
             user_id,
             deployment_id,
-            StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),
+            StatusUpdate(status=DeploymentStatus.FAILED, error=INTERRUPTED),
             only_from=DeploymentStatus.DEPLOYING,
             expected_version=read.version,
         )
@@ -381,7 +381,7 @@ async def abandoned(store: Store, user_id: str, deployment_id: str) -> Deploymen
         Changes(),
         user_id,
         deployment_id,
-        StatusChange(status=DeploymentStatus.DEPLOYING),
+        StatusUpdate(status=DeploymentStatus.DEPLOYING),
         note="claimed by a worker that stopped",
         lease=timedelta(seconds=-1),
     )
@@ -497,7 +497,7 @@ async def test_a_new_deployment_takes_the_slot_of_an_abandoned_one_at_once(
 async def live(store: Store, user_id: str, deployment_id: str) -> Deployment:
     """Claim the PENDING deployment as a live worker does: DEPLOYING, a lease of 60 s."""
     return await change_status(
-        store, Changes(), user_id, deployment_id, StatusChange(status=DeploymentStatus.DEPLOYING)
+        store, Changes(), user_id, deployment_id, StatusUpdate(status=DeploymentStatus.DEPLOYING)
     )
 
 

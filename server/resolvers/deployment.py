@@ -13,7 +13,7 @@ from server.models import (
     Deployment,
     DeploymentStatus,
     Project,
-    StatusChange,
+    StatusUpdate,
     is_key,
     main_config_id,
     new_id,
@@ -242,25 +242,25 @@ async def _previous_id(context: Context, deployment: Deployment) -> str | None:
 
 async def cancel_deployment(context: Context, deployment_id: str) -> Deployment:
     """Move a PENDING or DEPLOYING deployment to FAILED with error 'cancelled'."""
-    change = StatusChange(status=DeploymentStatus.FAILED, error="cancelled")
-    return await _change(
-        context, context.user_id, deployment_id, change, note="cancelled by its owner"
+    update = StatusUpdate(status=DeploymentStatus.FAILED, error="cancelled")
+    return await _move(
+        context, context.user_id, deployment_id, update, note="cancelled by its owner"
     )
 
 
 async def update_deployment_status(
-    context: Context, user_id: str, deployment_id: str, change: StatusChange
+    context: Context, user_id: str, deployment_id: str, update: StatusUpdate
 ) -> Deployment:
     """Admin only: move another user's deployment along its lifecycle, appending log lines."""
     context.require_admin()
-    return await _change(context, user_id, deployment_id, change, note=None)
+    return await _move(context, user_id, deployment_id, update, note=None)
 
 
-async def _change(
-    context: Context, user_id: str, deployment_id: str, change: StatusChange, *, note: str | None
+async def _move(
+    context: Context, user_id: str, deployment_id: str, update: StatusUpdate, *, note: str | None
 ) -> Deployment:
     deployment = await change_status(
-        context.store, context.changes, user_id, deployment_id, change, note=note
+        context.store, context.changes, user_id, deployment_id, update, note=note
     )
     context.loaders.forget_deployment(
         deployment.user_id, deployment.deployment_id, deployment.project_id

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from server import models, snapshots
-from server.models import StatusChange, parse_input
+from server.models import StatusUpdate, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
@@ -181,8 +181,8 @@ class DeploymentMutation:
         }
         if lease_seconds is not None:
             given["leaseSeconds"] = lease_seconds
-        change = parse_input(StatusChange, given)
-        deployment = await resolvers.update_deployment_status(info.context, user_id, id, change)
+        update = parse_input(StatusUpdate, given)
+        deployment = await resolvers.update_deployment_status(info.context, user_id, id, update)
         return Deployment.from_model(deployment)
 
 
