@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,17 +13,12 @@ from server.models import StatusUpdate, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
+from server.schema.refs import ProjectRef
 from server.schema.scalars import DateTime
 from server.schema.selection import selects
 from server.snapshots import DifferenceKind
 
-if TYPE_CHECKING:
-    from server.schema.project import Project
-
 __all__ = ["Deployment", "DeploymentMutation", "DeploymentQuery", "DeploymentSubscription"]
-
-ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
-
 
 strawberry.enum(DifferenceKind, name="ChangeKind")
 
@@ -73,7 +68,7 @@ class Deployment:
             " user's deployment (an admin's answer to updateDeploymentStatus)."
         )
     )
-    async def project(self, info: Info) -> ProjectType | None:
+    async def project(self, info: Info) -> ProjectRef | None:
         from server.schema.project import Project
 
         resolvers.check_reach(info.context, self.record.user_id, ["project"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import strawberry
 from strawberry.types.base import get_object_definition
@@ -17,6 +17,7 @@ from server.resolvers import project as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
+from server.schema.refs import AgentRef, DeploymentRef, EnvVarRef, MainConfigRef, ToolRef
 from server.schema.scalars import DateTime
 from server.schema.selection import selected_paths
 
@@ -32,13 +33,6 @@ __all__ = ["Project", "ProjectMutation", "ProjectQuery"]
 R = TypeVar("R")
 # The metadata key of a field's look-ahead (`looks_ahead`).
 LOOK_AHEAD = "look_ahead"
-
-
-AgentType = Annotated["Agent", strawberry.lazy("server.schema.agent")]
-ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
-MainConfigType = Annotated["MainAgentConfig", strawberry.lazy("server.schema.main_config")]
-EnvVarType = Annotated["EnvVar", strawberry.lazy("server.schema.env_var")]
-DeploymentType = Annotated["Deployment", strawberry.lazy("server.schema.deployment")]
 
 
 def looks_ahead(
@@ -86,7 +80,7 @@ class Project:
 
     @strawberry.field(
         description="Agents in agentIds order.",
-        graphql_type=list[AgentType],
+        graphql_type=list[AgentRef],
         metadata=looks_ahead(
             Children(agents=True),
             {"tools": Children(tools=True), "builtinTools": Children(builtin_tools=True)},
@@ -102,7 +96,7 @@ class Project:
 
     @strawberry.field(
         description="Tools in toolIds order.",
-        graphql_type=list[ToolType],
+        graphql_type=list[ToolRef],
         metadata=looks_ahead(Children(tools=True), {"usedBy": Children(agents=True)}),
     )
     def tools(self, info: Info) -> Resolved[list[Tool]]:
@@ -114,7 +108,7 @@ class Project:
         return when_loaded(info.context.loaders.tools_by_project, self.key, typed)
 
     @strawberry.field(
-        graphql_type=MainConfigType | None, metadata=looks_ahead(Children(main_configs=True))
+        graphql_type=MainConfigRef | None, metadata=looks_ahead(Children(main_configs=True))
     )
     def main_config(self, info: Info) -> Resolved[MainAgentConfig | None]:
         from server.schema.main_config import MainAgentConfig
@@ -127,7 +121,7 @@ class Project:
 
     @strawberry.field(
         description="Sorted by key.",
-        graphql_type=list[EnvVarType],
+        graphql_type=list[EnvVarRef],
         metadata=looks_ahead(Children(env_vars=True)),
     )
     def env_vars(self, info: Info) -> Resolved[list[EnvVar]]:
@@ -140,7 +134,7 @@ class Project:
 
     @strawberry.field(
         description="Newest first; limit defaults to 20 and is capped at 100.",
-        graphql_type=list[DeploymentType],
+        graphql_type=list[DeploymentRef],
     )
     def deployments(
         self, info: Info, status: DeploymentStatus | None = None, limit: int | None = None
@@ -160,7 +154,7 @@ class Project:
 
         return _when_deployments_loaded(info, self.key, count if status is None else None, first)
 
-    @strawberry.field(graphql_type=DeploymentType | None)
+    @strawberry.field(graphql_type=DeploymentRef | None)
     def latest_deployment(self, info: Info) -> Resolved[Deployment | None]:
         from server.schema.deployment import Deployment
 
