@@ -58,13 +58,13 @@ async def update_project(context: Context, project_id: str, patch: ProjectPatch)
     """Apply the patch in one conditional UpdateItem; no read-modify-write."""
     if not is_key(project_id):
         raise NotFound("project", project_id)
-    changes = patch.given()
-    if not changes:
+    fields = patch.given()
+    if not fields:
         return await _unchanged(context, project_id, patch.expected_version)
     project = await context.store.projects.update(
         context.user_id,
         project_id,
-        changes,
+        fields,
         now=now_iso(),
         expected_version=patch.expected_version,
     )
