@@ -16,7 +16,7 @@ newest `count` of the project's `deploymentIds`, keyed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,11 +24,20 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from server.builtin_catalog import BuiltinCatalog
-from server.dataloaders.children import listed_by_project
-from server.models import Agent, BuiltinTool, Deployment, EnvVar, MainConfig, Project, Tool
+from server.dataloaders.listed import listed_by_project
+from server.models import (
+    Agent,
+    BuiltinTool,
+    Deployment,
+    EnvVar,
+    MainConfig,
+    Project,
+    Tool,
+    main_config_id,
+)
 from server.store import ProjectKey, Store
 
-__all__ = ["HistoryKey", "ItemKey", "Loaders", "ProjectKey", "forget"]
+__all__ = ["HistoryKey", "ItemKey", "Loaders", "ProjectKey"]
 
 ItemKey = tuple[str, str]  # (user_id, item_id)
 HistoryKey = tuple[str, str, int | None]  # (user_id, project_id, newest count or None: all)
@@ -77,6 +86,60 @@ class Loaders:
             if listed is not None:
                 self.deployment_summaries_by_project.prime(history, listed)
         return self.deployment_summaries_by_project.load(history)
+
+    # What a write may have changed, dropped so that the rest of the request reads it again.
+    # Resolvers call these after each write, rather than knowing which loaders hold what.
+
+    def forget_agent(self, user_id: str, agent_id: str, project_id: str) -> None:
+        """After an agent is written: the agent, its project's agents and tools (the write
+        marks tools used or not) and the project item (its `agentIds`)."""
+        project = (user_id, project_id)
+        _forget(self.agent_by_id, (user_id, agent_id))
+        _forget(self.agents_by_project, project)
+        _forget(self.tools_by_project, project)
+        _forget(self.project_by_id, project)
+
+    def forget_tool(self, user_id: str, tool_id: str, project_id: str) -> None:
+        """After a custom tool is written: the tool, its project's tools and the project item
+        (its `toolIds`)."""
+        project = (user_id, project_id)
+        _forget(self.tool_by_id, (user_id, tool_id))
+        _forget(self.tools_by_project, project)
+        _forget(self.project_by_id, project)
+
+    def forget_env_var(self, user_id: str, env_id: str, project_id: str) -> None:
+        """After an env var is written: the variable, its project's env vars (read through
+        the variables by id, so those must go too) and the project item (its `envIds`)."""
+        project = (user_id, project_id)
+        _forget(self.env_var_by_id, (user_id, env_id))
+        _forget(self.env_vars_by_project, project)
+        _forget(self.project_by_id, project)
+
+    def forget_main_config(self, user_id: str, project_id: str) -> None:
+        """After a project's main config is written: the config and the project item (its
+        `mainAgentConfig`)."""
+        _forget(self.main_config_by_id, (user_id, main_config_id(project_id)))
+        _forget(self.project_by_id, (user_id, project_id))
+
+    def forget_deployment(
+        self, user_id: str, deployment_id: str, project_id: str, *, pruned: Iterable[str] = ()
+    ) -> None:
+        """After a deployment is written (and the `pruned` ones of its project deleted): those
+        deployments, every deployment listing and the project item (its `deploymentIds`,
+        `recentDeployments` and `activeDeploymentId`)."""
+        _forget(self.deployment_by_id, *((user_id, id_) for id_ in (deployment_id, *pruned)))
+        # Keyed by count as well: every listing of this request is read again.
+        self.deployment_summaries_by_project.clear_all()
+        _forget(self.project_by_id, (user_id, project_id))
+
+    def forget_builtin_tool(self, name: str) -> None:
+        """After a catalog entry is written."""
+        _forget(self.builtin_tool_by_name, name)
+
+    def remember_project(self, user_id: str, project_id: str, project: Project | None) -> None:
+        """After a project is written: the rest of the request sees it as written (None:
+        deleted) without reading it again."""
+        self.project_by_id.prime((user_id, project_id), project, force=True)
 
     @classmethod
     def for_request(cls, store: Store, catalog: BuiltinCatalog, *, naive: bool = False) -> Loaders:
@@ -141,7 +204,7 @@ class Loaders:
         )
 
 
-def forget(loader: DataLoader[Any, Any], *keys: Any) -> None:
+def _forget(loader: DataLoader[Any, Any], *keys: Any) -> None:
     """Drop cached values (strawberry's `clear` raises for keys it never loaded)."""
     for key in keys:
         with suppress(KeyError):

@@ -47,6 +47,11 @@ class Children:
     def any(self) -> bool:
         return any(vars(self).values())
 
+    def __or__(self, other: Children) -> Children:
+        """The children either reads."""
+        mine, theirs = vars(self), vars(other)
+        return Children(**{name: mine[name] or theirs[name] for name in mine})
+
 
 class Child(Protocol):
     @property

@@ -13,31 +13,33 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-__all__ = ["ChangeKind", "ConfigChange", "diff_snapshots"]
+__all__ = ["ConfigDifference", "DifferenceKind", "diff_snapshots"]
 
 
-class ChangeKind(Enum):
+class DifferenceKind(Enum):
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"
 
 
 @dataclass(frozen=True)
-class ConfigChange:
+class ConfigDifference:
+    """One difference of two snapshots: the value at `path` added, removed or changed."""
+
     path: str
-    kind: ChangeKind
+    kind: DifferenceKind
     before: Any
     after: Any
 
 
 def diff_snapshots(
     before: Mapping[str, Any] | None, after: Mapping[str, Any]
-) -> list[ConfigChange]:
-    """The changes that turn `before` (None: nothing) into `after`."""
+) -> list[ConfigDifference]:
+    """The differences that turn `before` (None: nothing) into `after`."""
     secret_keys = _secret_keys(before) | _secret_keys(after)
-    changes: list[ConfigChange] = []
-    _diff("", _comparable(before or {}, secret_keys), _comparable(after, secret_keys), changes)
-    return changes
+    differences: list[ConfigDifference] = []
+    _diff("", _comparable(before or {}, secret_keys), _comparable(after, secret_keys), differences)
+    return differences
 
 
 def _secret_keys(snapshot: Mapping[str, Any] | None) -> set[str]:
@@ -63,15 +65,17 @@ def _comparable(snapshot: Mapping[str, Any], secret_keys: set[str]) -> dict[str,
     return comparable
 
 
-def _diff(prefix: str, before: Any, after: Any, changes: list[ConfigChange]) -> None:
+def _diff(prefix: str, before: Any, after: Any, differences: list[ConfigDifference]) -> None:
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         for key in [*before, *(key for key in after if key not in before)]:
             path = f"{prefix}.{key}" if prefix else key
             if key not in after:
-                changes.append(ConfigChange(path, ChangeKind.REMOVED, before[key], None))
+                differences.append(
+                    ConfigDifference(path, DifferenceKind.REMOVED, before[key], None)
+                )
             elif key not in before:
-                changes.append(ConfigChange(path, ChangeKind.ADDED, None, after[key]))
+                differences.append(ConfigDifference(path, DifferenceKind.ADDED, None, after[key]))
             else:
-                _diff(path, before[key], after[key], changes)
+                _diff(path, before[key], after[key], differences)
     elif before != after:
-        changes.append(ConfigChange(prefix, ChangeKind.CHANGED, before, after))
+        differences.append(ConfigDifference(prefix, DifferenceKind.CHANGED, before, after))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, NotFound
-from server.models import Deployment, DeploymentStatus, StatusChange, is_key, iso_time
+from server.models import Deployment, DeploymentStatus, StatusUpdate, is_key, iso_time
 from server.models.deployment import LEASE, MAX_LOG_LINES, lease_until
 from server.store import Store, settle
 from server.store.codec import item_size
@@ -41,14 +41,14 @@ async def change_status(
     notices: DeploymentNotices,
     user_id: str,
     deployment_id: str,
-    change: StatusChange,
+    update: StatusUpdate,
     *,
     note: str | None = None,
     only_from: DeploymentStatus | None = None,
     expected_version: int | None = None,
     lease: timedelta = LEASE,
 ) -> Deployment:
-    """Move the deployment to `change.status` (PENDING → DEPLOYING → SUCCESS | FAILED, or
+    """Move the deployment to `update.status` (PENDING → DEPLOYING → SUCCESS | FAILED, or
     PENDING/DEPLOYING → FAILED), appending its log lines; `CONFLICT` for any other move, or
     when the deployment is not in `only_from` or no longer at `expected_version`. Watchers on
     this instance are woken.
@@ -60,14 +60,14 @@ async def change_status(
 
     async def attempt() -> Deployment:
         old = await existing(store.deployments, user_id, deployment_id, "deployment")
-        if not old.status.can_become(change.status) or only_from not in (None, old.status):
+        if not old.status.can_become(update.status) or only_from not in (None, old.status):
             raise Conflict(
                 f"deployment {deployment_id!r} is {old.status.name}"
-                f" and cannot become {change.status.name}"
+                f" and cannot become {update.status.name}"
             )
         if expected_version not in (None, old.version):
             raise Conflict(f"deployment {deployment_id!r} changed since it was read")
-        new = _moved(old, change, note, datetime.now(UTC), lease)
+        new = _moved(old, update, note, datetime.now(UTC), lease)
         project = await store.projects.get(user_id, old.project_id, consistent=True)
         await store.deployments.change(old, new, project)
         return new
@@ -94,7 +94,7 @@ async def fail_if_abandoned(
             notices,
             deployment.user_id,
             deployment.deployment_id,
-            StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),
+            StatusUpdate(status=DeploymentStatus.FAILED, error=INTERRUPTED),
             only_from=DeploymentStatus.DEPLOYING,
             expected_version=deployment.version,
         )
@@ -109,26 +109,26 @@ async def fail_if_abandoned(
 
 
 def _moved(
-    old: Deployment, change: StatusChange, note: str | None, moment: datetime, lease: timedelta
+    old: Deployment, update: StatusUpdate, note: str | None, moment: datetime, lease: timedelta
 ) -> Deployment:
-    """`old` after `change`: its lines (and `note`, and the status line) appended and fitted;
+    """`old` after `update`: its lines (and `note`, and the status line) appended and fitted;
     a lease that ends `leaseSeconds` (default `lease`) after `moment` while DEPLOYING."""
     now = iso_time(moment)
-    error = change.error and UNPRINTABLE_IN_ERROR.sub(_written_out, change.error)
-    lines = list(change.append_logs)
+    error = update.error and UNPRINTABLE_IN_ERROR.sub(_written_out, update.error)
+    lines = list(update.append_logs)
     if note is not None:
         lines.append(note)
-    if change.status is not old.status:
-        lines.append(change.status.value + (f": {error}" if error else ""))
+    if update.status is not old.status:
+        lines.append(update.status.value + (f": {error}" if error else ""))
     new = old.model_copy(
         update={
-            "status": change.status,
+            "status": update.status,
             "error": error if error is not None else old.error,
             "version": old.version + 1,
             "updated_at": now,
             "lease_expires_at": (
-                lease_until(moment, change.lease_seconds or lease.total_seconds())
-                if change.status is DeploymentStatus.DEPLOYING
+                lease_until(moment, update.lease_seconds or lease.total_seconds())
+                if update.status is DeploymentStatus.DEPLOYING
                 else None
             ),
         }

@@ -27,7 +27,7 @@ from server.builtin_catalog import BuiltinCatalog
 from server.deployments.lifecycle import change_status
 from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, DomainError, NotFound
-from server.models import Deployment, DeploymentStatus, StatusChange
+from server.models import Deployment, DeploymentStatus, StatusUpdate
 from server.models.deployment import LEASE
 from server.store import Store
 
@@ -179,7 +179,7 @@ class DeploymentWorker:
             self._notices,
             user_id,
             deployment_id,
-            StatusChange.model_validate(
+            StatusUpdate.model_validate(
                 {"status": DeploymentStatus.DEPLOYING, "appendLogs": lines or []}
             ),
             note="claimed by the deployment worker" if claim else None,
@@ -225,7 +225,7 @@ class DeploymentWorker:
                 self._notices,
                 user_id,
                 deployment_id,
-                StatusChange(status=status, error=error),
+                StatusUpdate(status=status, error=error),
             )
         except DomainError:
             pass  # cancelled meanwhile: the user's word stands

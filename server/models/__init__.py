@@ -7,7 +7,7 @@ from server.models.deployment import (
     Deployment,
     DeploymentStatus,
     DeploymentSummary,
-    StatusChange,
+    StatusUpdate,
 )
 from server.models.env_var import EnvVar, EnvVarSpec, env_id
 from server.models.main_config import MainConfig, MainConfigSpec, main_config_id
@@ -33,7 +33,7 @@ __all__ = [
     "NewTool",
     "Project",
     "ProjectPatch",
-    "StatusChange",
+    "StatusUpdate",
     "Tool",
     "ToolPatch",
     "ToolType",

@@ -17,7 +17,7 @@ __all__ = [
     "Deployment",
     "DeploymentStatus",
     "DeploymentSummary",
-    "StatusChange",
+    "StatusUpdate",
     "lease_until",
 ]
 
@@ -146,7 +146,10 @@ def lease_until(now: datetime, seconds: float) -> str:
     return iso_time(now + timedelta(seconds=seconds))
 
 
-class StatusChange(InputModel):
+class StatusUpdate(InputModel):
+    """A move of a deployment along its lifecycle, as an admin, its owner (a cancel) or the
+    worker asks for it: the new status, its error, log lines, and the lease while DEPLOYING."""
+
     status: DeploymentStatus
     # Like the log lines, written out rather than refused where it holds control characters.
     error: Annotated[str, StringConstraints(max_length=4000)] | None = None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from server.dataloaders import forget
 from server.dataloaders.ready import Resolved, then, when_all_loaded, when_loaded
 from server.errors import BadUserInput, NotFound
 from server.models import Agent, AgentPatch, NewAgent, Project, Tool, is_key, new_id, now_iso
@@ -55,7 +54,7 @@ async def create_agent(context: Context, project_id: str, new: NewAgent) -> Agen
         return agent
 
     agent = await settle(attempt)
-    _forget(context, agent)
+    context.loaders.forget_agent(agent.user_id, agent.agent_id, agent.project_id)
     return agent
 
 
@@ -84,7 +83,7 @@ async def update_agent(context: Context, agent_id: str, patch: AgentPatch) -> Ag
         return new
 
     agent = await settle(attempt)
-    _forget(context, agent)
+    context.loaders.forget_agent(agent.user_id, agent.agent_id, agent.project_id)
     return agent
 
 
@@ -102,7 +101,7 @@ async def delete_agent(context: Context, agent_id: str) -> str:
         return agent
 
     agent = await settle(attempt)
-    _forget(context, agent)
+    context.loaders.forget_agent(agent.user_id, agent.agent_id, agent.project_id)
     return agent_id
 
 
@@ -174,13 +173,3 @@ async def require_active_builtins(context: Context, names: Sequence[str]) -> Non
 
 async def _current(context: Context, agent_id: str) -> Agent:
     return await existing(context.store.agents, context.user_id, agent_id, "agent")
-
-
-def _forget(context: Context, agent: Agent) -> None:
-    """This request's loaders must not serve what the write just changed."""
-    project = (agent.user_id, agent.project_id)
-    loaders = context.loaders
-    forget(loaders.agent_by_id, (agent.user_id, agent.agent_id))
-    forget(loaders.agents_by_project, project)
-    forget(loaders.tools_by_project, project)
-    forget(loaders.project_by_id, project)

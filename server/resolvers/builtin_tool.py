@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.dataloaders import forget
 from server.errors import NotFound
 from server.models import BuiltinTool, BuiltinToolSpec
 
@@ -43,7 +42,7 @@ async def upsert_builtin_tool(context: Context, spec: BuiltinToolSpec) -> Builti
     tool = spec.to_record()
     await context.store.builtin_tools.put(tool)
     context.catalog.invalidate()
-    forget(context.loaders.builtin_tool_by_name, tool.tool_name)
+    context.loaders.forget_builtin_tool(tool.tool_name)
     return tool
 
 
@@ -54,5 +53,5 @@ async def set_builtin_tool_active(context: Context, name: str, is_active: bool) 
         raise NotFound("built-in tool", name)
     tool = await context.store.builtin_tools.set_active(name, is_active)
     context.catalog.invalidate()
-    forget(context.loaders.builtin_tool_by_name, name)
+    context.loaders.forget_builtin_tool(name)
     return tool

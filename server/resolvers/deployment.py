@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from server.dataloaders import forget
-from server.deployments.diff import ConfigChange, diff_snapshots
+from server.deployments.diff import ConfigDifference, diff_snapshots
 from server.deployments.lifecycle import change_status, fail_if_abandoned
 from server.deployments.snapshot import snapshot
 from server.errors import Forbidden, NotFound, ProjectBusy
@@ -16,7 +15,7 @@ from server.models import (
     Deployment,
     DeploymentStatus,
     Project,
-    StatusChange,
+    StatusUpdate,
     is_key,
     new_id,
     now_iso,
@@ -32,7 +31,7 @@ __all__ = [
     "cancel_deployment",
     "check_reach",
     "create_deployment",
-    "deployment_changes",
+    "deployment_differences",
     "redeploy",
     "get_deployment",
     "update_deployment_status",
@@ -90,7 +89,9 @@ async def _start(
         updated_at=now,
     )
     pruned = await _create(context, deployment, project)
-    _forget(context, deployment, pruned)
+    context.loaders.forget_deployment(
+        deployment.user_id, deployment.deployment_id, deployment.project_id, pruned=pruned
+    )
     if context.deployment_queue is not None:
         context.deployment_queue.submit(deployment.user_id, deployment.deployment_id)
     return deployment
@@ -134,7 +135,7 @@ async def _took_over(context: Context, deployment_id: str) -> bool:
         return True  # finished (or deleted with its project) since: the retry answers
     failed = await fail_if_abandoned(context.store, context.notices, found[0], datetime.now(UTC))
     if failed:
-        forget(context.loaders.deployment_by_id, (context.user_id, deployment_id))
+        context.loaders.forget_deployment(context.user_id, deployment_id, found[0].project_id)
     return failed
 
 
@@ -152,9 +153,9 @@ def check_reach(context: Context, owner_id: str, fields: Iterable[str]) -> None:
         )
 
 
-async def deployment_changes(
+async def deployment_differences(
     context: Context, deployment: Deployment, against_id: str | None
-) -> list[ConfigChange]:
+) -> list[ConfigDifference]:
     """What changed from `against_id` (default: the project's previous deployment) to
     `deployment`; everything is ADDED when there is nothing to compare with. Only the owner
     may ask, and both deployments are looked up in the owner's partition."""
@@ -202,27 +203,29 @@ async def _previous_id(context: Context, deployment: Deployment) -> str | None:
 
 async def cancel_deployment(context: Context, deployment_id: str) -> Deployment:
     """Move a PENDING or DEPLOYING deployment to FAILED with error 'cancelled'."""
-    change = StatusChange(status=DeploymentStatus.FAILED, error="cancelled")
-    return await _change(
-        context, context.user_id, deployment_id, change, note="cancelled by its owner"
+    update = StatusUpdate(status=DeploymentStatus.FAILED, error="cancelled")
+    return await _move(
+        context, context.user_id, deployment_id, update, note="cancelled by its owner"
     )
 
 
 async def update_deployment_status(
-    context: Context, user_id: str, deployment_id: str, change: StatusChange
+    context: Context, user_id: str, deployment_id: str, update: StatusUpdate
 ) -> Deployment:
     """Admin only: move another user's deployment along its lifecycle, appending log lines."""
     context.require_admin()
-    return await _change(context, user_id, deployment_id, change, note=None)
+    return await _move(context, user_id, deployment_id, update, note=None)
 
 
-async def _change(
-    context: Context, user_id: str, deployment_id: str, change: StatusChange, *, note: str | None
+async def _move(
+    context: Context, user_id: str, deployment_id: str, update: StatusUpdate, *, note: str | None
 ) -> Deployment:
     deployment = await change_status(
-        context.store, context.notices, user_id, deployment_id, change, note=note
+        context.store, context.notices, user_id, deployment_id, update, note=note
     )
-    _forget(context, deployment)
+    context.loaders.forget_deployment(
+        deployment.user_id, deployment.deployment_id, deployment.project_id
+    )
     return deployment
 
 
@@ -247,14 +250,3 @@ async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterato
             yield current
         else:
             delay = min(delay * 2, WATCH_LAST_POLL)
-
-
-def _forget(context: Context, deployment: Deployment, pruned: Iterable[str] = ()) -> None:
-    project = (deployment.user_id, deployment.project_id)
-    forget(
-        context.loaders.deployment_by_id,
-        *((deployment.user_id, id_) for id_ in (deployment.deployment_id, *pruned)),
-    )
-    # Keyed by count as well: every listing of this request is read again.
-    context.loaders.deployment_summaries_by_project.clear_all()
-    forget(context.loaders.project_by_id, project)

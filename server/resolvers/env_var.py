@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.dataloaders import forget
 from server.errors import NotFound
 from server.models import EnvVar, EnvVarSpec, env_id, is_key, now_iso
 from server.store import settle
@@ -43,7 +42,7 @@ async def set_env_var(context: Context, project_id: str, spec: EnvVarSpec) -> En
         return new
 
     variable = await settle(attempt)
-    _forget(context, variable)
+    context.loaders.forget_env_var(variable.user_id, variable.env_id, variable.project_id)
     return variable
 
 
@@ -65,11 +64,5 @@ async def delete_env_var(context: Context, project_id: str, key: str) -> str:
         return variable
 
     variable = await settle(attempt)
-    _forget(context, variable)
+    context.loaders.forget_env_var(variable.user_id, variable.env_id, variable.project_id)
     return variable_id
-
-
-def _forget(context: Context, variable: EnvVar) -> None:
-    project = (variable.user_id, variable.project_id)
-    forget(context.loaders.env_vars_by_project, project)
-    forget(context.loaders.project_by_id, project)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.dataloaders import forget
 from server.errors import Conflict, NotFound
 from server.models import MainConfig, MainConfigSpec, is_key, main_config_id, now_iso
 from server.store import settle
@@ -58,6 +57,5 @@ async def set_main_config(context: Context, project_id: str, spec: MainConfigSpe
         return new
 
     config = await settle(attempt)
-    forget(context.loaders.main_config_by_id, (user_id, config_id))
-    forget(context.loaders.project_by_id, (user_id, project_id))
+    context.loaders.forget_main_config(user_id, project_id)
     return config

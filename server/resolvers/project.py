@@ -62,17 +62,17 @@ async def update_project(context: Context, project_id: str, patch: ProjectPatch)
     """Apply the patch in one conditional UpdateItem; no read-modify-write."""
     if not is_key(project_id):
         raise NotFound("project", project_id)
-    changes = patch.given()
-    if not changes:
+    fields = patch.given()
+    if not fields:
         return await _unchanged(context, project_id, patch.expected_version)
     project = await context.store.projects.update(
         context.user_id,
         project_id,
-        changes,
+        fields,
         now=now_iso(),
         expected_version=patch.expected_version,
     )
-    context.loaders.project_by_id.prime((context.user_id, project_id), project, force=True)
+    context.loaders.remember_project(context.user_id, project_id, project)
     return project
 
 
@@ -81,7 +81,7 @@ async def delete_project(context: Context, project_id: str) -> str:
     if not is_key(project_id):
         raise NotFound("project", project_id)
     await cascade.delete_project(context.store, context.user_id, project_id, now=now_iso())
-    context.loaders.project_by_id.prime((context.user_id, project_id), None, force=True)
+    context.loaders.remember_project(context.user_id, project_id, None)
     return project_id
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.dataloaders import forget
 from server.errors import NotFound
 from server.models import NewTool, Tool, ToolPatch, is_key, new_id, now_iso
 from server.resolvers.revision import revised
@@ -38,7 +37,7 @@ async def create_tool(context: Context, project_id: str, new: NewTool) -> Tool:
         updated_at=now,
     )
     await context.store.tools.create(tool)
-    _forget(context, tool)
+    context.loaders.forget_tool(tool.user_id, tool.tool_id, tool.project_id)
     return tool
 
 
@@ -56,7 +55,7 @@ async def update_tool(context: Context, tool_id: str, patch: ToolPatch) -> Tool:
         return new
 
     tool = await settle(attempt)
-    _forget(context, tool)
+    context.loaders.forget_tool(tool.user_id, tool.tool_id, tool.project_id)
     return tool
 
 
@@ -72,16 +71,9 @@ async def delete_tool(context: Context, tool_id: str) -> str:
         return tool
 
     tool = await settle(attempt)
-    _forget(context, tool)
+    context.loaders.forget_tool(tool.user_id, tool.tool_id, tool.project_id)
     return tool_id
 
 
 async def _current(context: Context, tool_id: str) -> Tool:
     return await existing(context.store.tools, context.user_id, tool_id, "tool")
-
-
-def _forget(context: Context, tool: Tool) -> None:
-    project = (tool.user_id, tool.project_id)
-    forget(context.loaders.tool_by_id, (tool.user_id, tool.tool_id))
-    forget(context.loaders.tools_by_project, project)
-    forget(context.loaders.project_by_id, project)

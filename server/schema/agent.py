@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,16 +17,13 @@ from server.schema.enums import AgentType
 from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.model_config import ModelConfig, ModelConfigInput
+from server.schema.refs import ProjectRef, ToolRef
 from server.schema.scalars import DateTime
 
 if TYPE_CHECKING:
-    from server.schema.project import Project
     from server.schema.tool import Tool
 
 __all__ = ["Agent", "AgentMutation", "AgentQuery"]
-
-ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
-ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
 
 
 @strawberry.type
@@ -73,7 +70,7 @@ class Agent:
         )
 
     @strawberry.field
-    async def project(self, info: Info) -> ProjectType:
+    async def project(self, info: Info) -> ProjectRef:
         from server.schema.project import Project
 
         key = (self.record.user_id, self.record.project_id)
@@ -82,7 +79,7 @@ class Agent:
             raise NotFound("project", self.record.project_id)
         return Project.from_model(project)
 
-    @strawberry.field(graphql_type=list[ToolType])
+    @strawberry.field(graphql_type=list[ToolRef])
     def tools(self, info: Info) -> Resolved[list[Tool]]:
         from server.schema.tool import Tool
 

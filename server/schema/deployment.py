@@ -3,46 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from server import models
 from server.deployments import diff
-from server.deployments.diff import ChangeKind
-from server.models import StatusChange, parse_input
+from server.deployments.diff import DifferenceKind
+from server.models import StatusUpdate, parse_input
 from server.resolvers import deployment as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
+from server.schema.refs import ProjectRef
 from server.schema.scalars import DateTime
 from server.schema.selection import selects
 
-if TYPE_CHECKING:
-    from server.schema.project import Project
-
 __all__ = ["Deployment", "DeploymentMutation", "DeploymentQuery", "DeploymentSubscription"]
 
-ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
+strawberry.enum(DifferenceKind, name="ChangeKind")
 
 
-strawberry.enum(ChangeKind)
-
-
-@strawberry.type
-class ConfigChange:
+@strawberry.type(name="ConfigChange")
+class ConfigDifference:
     path: str
-    kind: ChangeKind
+    kind: DifferenceKind
     before: JSON | None
     after: JSON | None
 
     @classmethod
-    def from_change(cls, change: diff.ConfigChange) -> ConfigChange:
+    def from_difference(cls, difference: diff.ConfigDifference) -> ConfigDifference:
         return cls(
-            path=change.path,
-            kind=change.kind,
-            before=JSON(change.before) if change.before is not None else None,
-            after=JSON(change.after) if change.after is not None else None,
+            path=difference.path,
+            kind=difference.kind,
+            before=JSON(difference.before) if difference.before is not None else None,
+            after=JSON(difference.after) if difference.after is not None else None,
         )
 
 
@@ -74,7 +69,7 @@ class Deployment:
             " user's deployment (an admin's answer to updateDeploymentStatus)."
         )
     )
-    async def project(self, info: Info) -> ProjectType | None:
+    async def project(self, info: Info) -> ProjectRef | None:
         from server.schema.project import Project
 
         resolvers.check_reach(info.context, self.record.user_id, ["project"])
@@ -96,17 +91,18 @@ class Deployment:
         return (await self._full(info)).logs or []
 
     @strawberry.field(
+        name="changes",
         description=(
             "Changes from `against` (default: this project's previous deployment) to this one."
             " The owner's only: FORBIDDEN on another user's deployment."
-        )
+        ),
     )
-    async def changes(
+    async def differences(
         self, info: Info, against: strawberry.ID | None = strawberry.UNSET
-    ) -> list[ConfigChange]:
+    ) -> list[ConfigDifference]:
         against_id = against if isinstance(against, str) else None
-        changes = await resolvers.deployment_changes(info.context, self.record, against_id)
-        return [ConfigChange.from_change(change) for change in changes]
+        found = await resolvers.deployment_differences(info.context, self.record, against_id)
+        return [ConfigDifference.from_difference(difference) for difference in found]
 
     async def _full(self, info: Info) -> models.Deployment:
         """This deployment with `config` and `logs`, read now if a listing left them out."""
@@ -181,8 +177,8 @@ class DeploymentMutation:
         }
         if lease_seconds is not None:
             given["leaseSeconds"] = lease_seconds
-        change = parse_input(StatusChange, given)
-        deployment = await resolvers.update_deployment_status(info.context, user_id, id, change)
+        update = parse_input(StatusUpdate, given)
+        deployment = await resolvers.update_deployment_status(info.context, user_id, id, update)
         return Deployment.from_model(deployment)
 
 

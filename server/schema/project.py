@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 import strawberry
+from strawberry.types.base import get_object_definition
 
 from server import models
+from server.dataloaders.prefetch import Children
 from server.dataloaders.ready import Resolved, when_loaded, when_ready
 from server.models import NewProject, ProjectPatch, parse_input
 from server.quotas import DEFAULT_DEPLOYMENTS_PER_LISTING, DEPLOYMENTS_PER_LISTING
@@ -15,8 +17,9 @@ from server.resolvers import project as resolvers
 from server.schema.enums import DeploymentStatus
 from server.schema.info import Info
 from server.schema.inputs import input_data
+from server.schema.refs import AgentRef, DeploymentRef, EnvVarRef, MainConfigRef, ToolRef
 from server.schema.scalars import DateTime
-from server.schema.selection import children_wanted
+from server.schema.selection import selected_paths
 
 if TYPE_CHECKING:
     from server.schema.agent import Agent
@@ -28,13 +31,17 @@ if TYPE_CHECKING:
 __all__ = ["Project", "ProjectMutation", "ProjectQuery"]
 
 R = TypeVar("R")
+# The metadata key of a field's look-ahead (`looks_ahead`).
+LOOK_AHEAD = "look_ahead"
 
 
-AgentType = Annotated["Agent", strawberry.lazy("server.schema.agent")]
-ToolType = Annotated["Tool", strawberry.lazy("server.schema.tool")]
-MainConfigType = Annotated["MainAgentConfig", strawberry.lazy("server.schema.main_config")]
-EnvVarType = Annotated["EnvVar", strawberry.lazy("server.schema.env_var")]
-DeploymentType = Annotated["Deployment", strawberry.lazy("server.schema.deployment")]
+def looks_ahead(
+    reads: Children, below: Mapping[str, Children] | None = None
+) -> dict[str, tuple[Children, Mapping[str, Children]]]:
+    """The metadata of a field of Project for the look-ahead of `projects`: the child tables
+    the field reads, and those read by the fields of its items selected `below` it (by their
+    GraphQL names)."""
+    return {LOOK_AHEAD: (reads, below or {})}
 
 
 @strawberry.type
@@ -71,7 +78,14 @@ class Project:
     def key(self) -> tuple[str, str]:
         return (self.model.user_id, self.model.project_id)
 
-    @strawberry.field(description="Agents in agentIds order.", graphql_type=list[AgentType])
+    @strawberry.field(
+        description="Agents in agentIds order.",
+        graphql_type=list[AgentRef],
+        metadata=looks_ahead(
+            Children(agents=True),
+            {"tools": Children(tools=True), "builtinTools": Children(builtin_tools=True)},
+        ),
+    )
     def agents(self, info: Info) -> Resolved[list[Agent]]:
         from server.schema.agent import Agent
 
@@ -80,7 +94,11 @@ class Project:
 
         return when_loaded(info.context.loaders.agents_by_project, self.key, typed)
 
-    @strawberry.field(description="Tools in toolIds order.", graphql_type=list[ToolType])
+    @strawberry.field(
+        description="Tools in toolIds order.",
+        graphql_type=list[ToolRef],
+        metadata=looks_ahead(Children(tools=True), {"usedBy": Children(agents=True)}),
+    )
     def tools(self, info: Info) -> Resolved[list[Tool]]:
         from server.schema.tool import Tool
 
@@ -89,7 +107,9 @@ class Project:
 
         return when_loaded(info.context.loaders.tools_by_project, self.key, typed)
 
-    @strawberry.field(graphql_type=MainConfigType | None)
+    @strawberry.field(
+        graphql_type=MainConfigRef | None, metadata=looks_ahead(Children(main_configs=True))
+    )
     def main_config(self, info: Info) -> Resolved[MainAgentConfig | None]:
         from server.schema.main_config import MainAgentConfig
 
@@ -99,7 +119,11 @@ class Project:
         key = (self.model.user_id, models.main_config_id(self.model.project_id))
         return when_loaded(info.context.loaders.main_config_by_id, key, typed)
 
-    @strawberry.field(description="Sorted by key.", graphql_type=list[EnvVarType])
+    @strawberry.field(
+        description="Sorted by key.",
+        graphql_type=list[EnvVarRef],
+        metadata=looks_ahead(Children(env_vars=True)),
+    )
     def env_vars(self, info: Info) -> Resolved[list[EnvVar]]:
         from server.schema.env_var import EnvVar
 
@@ -110,7 +134,7 @@ class Project:
 
     @strawberry.field(
         description="Newest first; limit defaults to 20 and is capped at 100.",
-        graphql_type=list[DeploymentType],
+        graphql_type=list[DeploymentRef],
     )
     def deployments(
         self, info: Info, status: DeploymentStatus | None = None, limit: int | None = None
@@ -130,7 +154,7 @@ class Project:
 
         return _when_deployments_loaded(info, self.key, count if status is None else None, first)
 
-    @strawberry.field(graphql_type=DeploymentType | None)
+    @strawberry.field(graphql_type=DeploymentRef | None)
     def latest_deployment(self, info: Info) -> Resolved[Deployment | None]:
         from server.schema.deployment import Deployment
 
@@ -138,6 +162,24 @@ class Project:
             return Deployment.from_model(deployments[0]) if deployments else None
 
         return _when_deployments_loaded(info, self.key, 1, newest)
+
+
+def children_wanted(info: Info) -> Children:
+    """Which children of the projects below the current field the query reads: what the
+    look-ahead of each selected field of Project says (`looks_ahead`)."""
+    paths = selected_paths(info)
+    wanted = Children()
+    for field in get_object_definition(Project, strict=True).fields:
+        if LOOK_AHEAD not in field.metadata:
+            continue
+        name = info.schema.config.name_converter.get_graphql_name(field)
+        reads, below = field.metadata[LOOK_AHEAD]
+        if name in paths:
+            wanted |= reads
+        for child, child_reads in below.items():
+            if f"{name}.{child}" in paths:
+                wanted |= child_reads
+    return wanted
 
 
 def _when_deployments_loaded(

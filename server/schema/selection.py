@@ -7,10 +7,9 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from server.dataloaders.prefetch import Children
 from server.schema.info import Info
 
-__all__ = ["children_wanted", "selects"]
+__all__ = ["selected_paths", "selects"]
 
 
 def selects(info: Info, *names: str) -> bool:
@@ -30,16 +29,10 @@ def _names_in(selections: Iterable[Any], wanted: set[str]) -> bool:
     return False
 
 
-def children_wanted(info: Info) -> Children:
-    """Which children of the projects below the current field the query reads."""
-    paths = _paths(info.selected_fields[0].selections) if info.selected_fields else set()
-    return Children(
-        agents=bool(paths & {"agents", "tools.usedBy"}),
-        tools=bool(paths & {"tools", "agents.tools"}),
-        main_configs="mainConfig" in paths,
-        env_vars="envVars" in paths,
-        builtin_tools="agents.builtinTools" in paths,
-    )
+def selected_paths(info: Info) -> set[str]:
+    """The dotted names of the fields selected two levels below the current field, through
+    fragments: `agents` and `agents.tools` for `projects { agents { tools { id } } }`."""
+    return _paths(info.selected_fields[0].selections) if info.selected_fields else set()
 
 
 def _paths(selections: Iterable[Any], prefix: str = "", depth: int = 2) -> set[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 import strawberry
 from strawberry.scalars import JSON
 
@@ -14,16 +12,10 @@ from server.resolvers import tool as resolvers
 from server.schema.enums import ToolType
 from server.schema.info import Info
 from server.schema.inputs import input_data
+from server.schema.refs import AgentRef, ProjectRef
 from server.schema.scalars import DateTime
 
-if TYPE_CHECKING:
-    from server.schema.agent import Agent
-    from server.schema.project import Project
-
 __all__ = ["Tool", "ToolMutation", "ToolQuery"]
-
-ProjectType = Annotated["Project", strawberry.lazy("server.schema.project")]
-AgentType = Annotated["Agent", strawberry.lazy("server.schema.agent")]
 
 
 @strawberry.type
@@ -63,7 +55,7 @@ class Tool:
         )
 
     @strawberry.field
-    async def project(self, info: Info) -> ProjectType:
+    async def project(self, info: Info) -> ProjectRef:
         from server.schema.project import Project
 
         key = (self.record.user_id, self.record.project_id)
@@ -73,7 +65,7 @@ class Tool:
         return Project.from_model(project)
 
     @strawberry.field(description="Agents of the same project whose toolNames include this tool.")
-    async def used_by(self, info: Info) -> list[AgentType]:
+    async def used_by(self, info: Info) -> list[AgentRef]:
         from server.schema.agent import Agent
 
         key = (self.record.user_id, self.record.project_id)

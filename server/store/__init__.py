@@ -14,7 +14,7 @@ from server.catalog import load_catalog
 from server.store import instrument
 from server.store.agents import AgentStore
 from server.store.builtin_tools import BuiltinToolStore
-from server.store.children import LostRace, ProjectLists, settle
+from server.store.child_tables import LostRace, ProjectLists, settle
 from server.store.client import ClientOptions, open_client
 from server.store.deployments import DeploymentStore
 from server.store.dynamo import Dynamo

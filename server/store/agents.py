@@ -7,7 +7,7 @@ from typing import Any
 
 from server.errors import NotFound
 from server.models import Agent, Project, Tool
-from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.child_tables import ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, check, delete, put, update
 from server.store.usage import Changes, Usage, for_list
 

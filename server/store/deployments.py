@@ -25,7 +25,14 @@ from server import quotas
 from server.errors import NotFound, ProjectBusy
 from server.models import Deployment, DeploymentStatus, DeploymentSummary, Project
 from server.models.project import newest_ids, recent_deployments
-from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.child_tables import (
+    LIVE_PROJECT,
+    ChildTable,
+    LostRace,
+    ProjectLists,
+    and_,
+    at_version,
+)
 from server.store.codec import Item
 from server.store.dynamo import (
     BATCH_GET_LIMIT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import EnvVar, Project
-from server.store.children import ChildTable, LostRace, ProjectLists
+from server.store.child_tables import ChildTable, LostRace, ProjectLists
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
 from server.store.usage import Changes, Usage, for_list
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import MainConfig
-from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.child_tables import (
+    LIVE_PROJECT,
+    ChildTable,
+    LostRace,
+    ProjectLists,
+    and_,
+    at_version,
+)
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
 
 __all__ = ["MainConfigStore"]

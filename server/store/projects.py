@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from server.errors import Conflict, NotFound
 from server.models import Project
-from server.store.children import LIVE_PROJECT, LostRace, and_, at_version, settle
+from server.store.child_tables import LIVE_PROJECT, LostRace, and_, at_version, settle
 from server.store.codec import Item
 from server.store.dynamo import (
     ConditionFailed,

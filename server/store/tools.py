@@ -13,7 +13,7 @@ from typing import Any
 
 from server.errors import Conflict, NotFound
 from server.models import Project, Tool, name_reservation_id
-from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.child_tables import ChildTable, LostRace, ProjectLists, and_, at_version
 from server.store.codec import Item
 from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put
 from server.store.usage import Changes, Usage, for_list

@@ -21,7 +21,7 @@ from server.deployments.notices import DeploymentNotices
 from server.deployments.sweeper import INTERRUPTED, Sweeper
 from server.deployments.worker import Deployer, DeploymentWorker, Log, ValidatingDeployer
 from server.errors import Conflict
-from server.models import Deployment, DeploymentStatus, StatusChange, iso_time
+from server.models import Deployment, DeploymentStatus, StatusUpdate, iso_time
 from server.settings import Settings
 from server.store import Store, instrument
 from server.store.dynamo import Expression
@@ -315,7 +315,7 @@ async def test_a_renewal_landing_between_the_sweeps_read_and_its_write_wins(
             DeploymentNotices(),
             user_id,
             deployment_id,
-            StatusChange(status=DeploymentStatus.FAILED, error=INTERRUPTED),
+            StatusUpdate(status=DeploymentStatus.FAILED, error=INTERRUPTED),
             only_from=DeploymentStatus.DEPLOYING,
             expected_version=read.version,
         )
@@ -389,7 +389,7 @@ async def abandoned(store: Store, user_id: str, deployment_id: str) -> Deploymen
         DeploymentNotices(),
         user_id,
         deployment_id,
-        StatusChange(status=DeploymentStatus.DEPLOYING),
+        StatusUpdate(status=DeploymentStatus.DEPLOYING),
         note="claimed by a worker that stopped",
         lease=timedelta(seconds=-1),
     )
@@ -509,7 +509,7 @@ async def live(store: Store, user_id: str, deployment_id: str) -> Deployment:
         DeploymentNotices(),
         user_id,
         deployment_id,
-        StatusChange(status=DeploymentStatus.DEPLOYING),
+        StatusUpdate(status=DeploymentStatus.DEPLOYING),
     )
 
 

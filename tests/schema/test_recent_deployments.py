@@ -17,7 +17,7 @@ from ulid import ULID as UniqueId
 from server.app import create_app
 from server.deployments.lifecycle import INTERRUPTED, change_status
 from server.deployments.notices import DeploymentNotices
-from server.models import DeploymentStatus, StatusChange, new_id, now_iso
+from server.models import DeploymentStatus, StatusUpdate, new_id, now_iso
 from server.settings import Settings
 from server.store import LostRace, Store
 from server.store.dynamo import Expression
@@ -296,7 +296,7 @@ async def test_concurrent_status_changes_log_lines_and_a_rename_lose_nothing(
                 DeploymentNotices(),
                 user_id,
                 deployment_id,
-                StatusChange.model_validate({"status": "deploying", "appendLogs": [line]}),
+                StatusUpdate.model_validate({"status": "deploying", "appendLogs": [line]}),
             )
             for line in lines[4:]
         ),
@@ -344,7 +344,7 @@ async def test_a_change_from_a_project_read_before_its_summary_moved_is_retried(
         DeploymentNotices(),
         user_id,
         deployment_id,
-        StatusChange(status=DeploymentStatus.FAILED, error="cancelled"),
+        StatusUpdate(status=DeploymentStatus.FAILED, error="cancelled"),
     )
 
     # Then the change was written again from a fresh read, to the entry where it now is

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from server.errors import ServiceUnavailable
 from server.models import Project, new_id, now_iso
 from server.store import Store, dynamo
-from server.store.children import ProjectLists
+from server.store.child_tables import ProjectLists
 from server.store.usage import USAGE_ID, for_list
 from tests.conftest import GraphQLClient
 from tests.documents import CREATE_AGENT, CREATE_PROJECT, CREATE_TOOL, DELETE_AGENT, SET_ENV_VAR

@@ -1,4 +1,4 @@
-"""The batch function of the loaders of a project's children."""
+"""The batch function of the loaders of the children a project item lists by id."""
 
 from __future__ import annotations
 
