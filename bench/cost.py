@@ -37,13 +37,19 @@ from bench.seeding import text  # noqa: E402
 from server import quotas  # noqa: E402
 from server.models import (  # noqa: E402
     Agent,
+    AgentConfig,
+    AgentType,
     BuiltinTool,
     Deployment,
     DeploymentStatus,
     EnvVar,
     MainConfig,
+    ModelSettings,
+    OrchestratorConfig,
     Project,
     Tool,
+    ToolConfig,
+    ToolType,
     main_config_id,
     new_id,
     now_iso,
@@ -194,16 +200,16 @@ async def seed(store: Store) -> tuple[str, str]:
                 tool_id=new_id(),
                 project_id=pid,
                 name=f"tool_{pid[-6:]}_{t}",
-                config={
-                    "name": f"tool_{pid[-6:]}_{t}",
-                    "description": text(300, "describes"),
-                    "type": "code",
-                    "inputSchema": {
+                config=ToolConfig(
+                    name=f"tool_{pid[-6:]}_{t}",
+                    description=text(300, "describes"),
+                    type=ToolType.CODE,
+                    inputSchema={
                         "type": "object",
                         "properties": {f"arg{k}": {"type": "string"} for k in range(5)},
                     },
-                    "code": text(2000 + 6000 * (t % 2), "code()"),
-                },
+                    code=text(2000 + 6000 * (t % 2), "code()"),
+                ),
                 created_at=now,
                 updated_at=now,
             )
@@ -215,15 +221,15 @@ async def seed(store: Store) -> tuple[str, str]:
                 agent_id=new_id(),
                 project_id=pid,
                 name=f"Agent {a}",
-                config={
-                    "name": f"Agent {a}",
-                    "description": text(300, "agent"),
-                    "type": "agent_tool",
-                    "system_prompt": text(3000, "prompt"),
-                    "tools": [tool.name for tool in tools[: quotas.TOOLS_PER_AGENT]],
-                    "builtin_tools": builtin_names,
-                    "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-                },
+                config=AgentConfig(
+                    name=f"Agent {a}",
+                    description=text(300, "agent"),
+                    type=AgentType.AGENT_TOOL,
+                    system_prompt=text(3000, "prompt"),
+                    tools=[tool.name for tool in tools[: quotas.TOOLS_PER_AGENT]],
+                    builtin_tools=builtin_names,
+                    model=ModelSettings(region="us-east-1", model_id="anthropic.claude-3"),
+                ),
                 created_at=now,
                 updated_at=now,
             )
@@ -231,7 +237,7 @@ async def seed(store: Store) -> tuple[str, str]:
         ]
         used_by: dict[str, list[str]] = defaultdict(list)
         for agent in agents:
-            for name in agent.config["tools"]:
+            for name in agent.config.tools:
                 used_by[name].append(agent.agent_id)
         tools = [t.model_copy(update={"used_by": used_by[t.name]}) for t in tools]
         first_agent = first_agent or (agents[0].agent_id if agents else "")
@@ -268,12 +274,12 @@ async def seed(store: Store) -> tuple[str, str]:
             user_id=USER,
             config_id=main_config_id(pid),
             project_id=pid,
-            config={
-                "name": "Main",
-                "description": "",
-                "system_prompt": text(3000, "route"),
-                "model": {"region": "us-east-1", "model_id": "m"},
-            },
+            config=OrchestratorConfig(
+                name="Main",
+                description="",
+                system_prompt=text(3000, "route"),
+                model=ModelSettings(region="us-east-1", model_id="m"),
+            ),
             created_at=now,
             updated_at=now,
         )

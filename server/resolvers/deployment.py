@@ -89,9 +89,9 @@ async def snapshot(context: Context, project: Project) -> dict[str, Any]:
             "name": project.name,
             "description": project.description,
         },
-        "mainConfig": main.config if main is not None else None,
-        "agents": [{"id": agent.agent_id, **agent.config} for agent in agents],
-        "tools": [{"id": tool.tool_id, **tool.config} for tool in tools],
+        "mainConfig": main.config.stored() if main is not None else None,
+        "agents": [{"id": agent.agent_id, **agent.config.stored()} for agent in agents],
+        "tools": [{"id": tool.tool_id, **tool.config.stored()} for tool in tools],
         "env": [
             {
                 "key": variable.key,
