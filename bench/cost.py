@@ -47,6 +47,7 @@ from server.models import (  # noqa: E402
     ModelSettings,
     OrchestratorConfig,
     Project,
+    Snapshot,
     Tool,
     ToolConfig,
     ToolType,
@@ -54,6 +55,7 @@ from server.models import (  # noqa: E402
     new_id,
     now_iso,
 )
+from server.models.snapshot import SnapshotProject, SnapshotTool  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
@@ -313,10 +315,11 @@ async def seed(store: Store) -> tuple[str, str]:
 def snapshot(project_id: str, serial: int, size: int) -> dict[str, Any]:
     """A deployment snapshot of about `size` bytes, each a little different from the last."""
     tools = [
-        {"name": f"tool_{t}", "type": "code", "code": text(4000, f"v{serial % 3}")}
+        SnapshotTool(name=f"tool_{t}", type=ToolType.CODE, code=text(4000, f"v{serial % 3}"))
         for t in range(size // 4100)
     ]
-    return {"project": {"id": project_id, "name": "P"}, "tools": tools, "agents": [], "env": []}
+    project = SnapshotProject(id=project_id, name="P")
+    return Snapshot(project=project, tools=tools, agents=[], env=[]).stored()
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from server.models import (  # noqa: E402
     ModelSettings,
     OrchestratorConfig,
     Project,
+    Snapshot,
     Tool,
     ToolConfig,
     ToolType,
@@ -35,6 +36,7 @@ from server.models import (  # noqa: E402
     now_iso,
 )
 from server.models.project import recent_deployments  # noqa: E402
+from server.models.snapshot import SnapshotProject  # noqa: E402
 from server.store import Store  # noqa: E402
 
 __all__ = ["REALISTIC", "SMALL", "Profile", "seed_projects", "text"]
@@ -198,25 +200,18 @@ def _project_items(
         created_at=now,
         updated_at=now,
     )
-    snapshot: dict[str, Any] = {"project": {"id": pid}}
-    if profile.full_snapshots:  # as `server/resolvers/deployment.py` snapshots a project
-        snapshot = {
-            "project": {"id": pid, "name": project.name, "description": project.description},
-            "mainConfig": main.config.stored(),
-            "agents": [{"id": a.agent_id, **a.config.stored()} for a in agents],
-            "tools": [{"id": t.tool_id, **t.config.stored()} for t in tools],
-            "env": [
-                {"key": v.key, "value": None if v.secret else v.value, "secret": v.secret}
-                for v in variables
-            ],
-        }
+    snapshot = (
+        Snapshot.of(project, main, agents, tools, variables)
+        if profile.full_snapshots
+        else Snapshot(project=SnapshotProject(id=pid))
+    )
     deployments = [
         Deployment(
             user_id=user,
             deployment_id=new_id(),
             project_id=pid,
             status=DeploymentStatus.SUCCESS,
-            config=snapshot,
+            config=snapshot.stored(),
             logs=[f"{now} step {n}: " + text(60, "log") for n in range(profile.log_lines)],
             created_at=now,
             updated_at=now,

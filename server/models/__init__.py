@@ -25,6 +25,7 @@ from server.models.main_config import (
     main_config_id,
 )
 from server.models.project import NewProject, Project, ProjectPatch
+from server.models.snapshot import Snapshot
 from server.models.tool import NewTool, Tool, ToolConfig, ToolPatch, ToolType, name_reservation_id
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "OrchestratorConfig",
     "Project",
     "ProjectPatch",
+    "Snapshot",
     "StatusChange",
     "StoredConfig",
     "Tool",

@@ -14,6 +14,7 @@ from server.models import (
     Deployment,
     DeploymentStatus,
     Project,
+    Snapshot,
     StatusChange,
     is_key,
     main_config_id,
@@ -59,7 +60,8 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
     """Snapshot the project's configuration into a new PENDING deployment."""
     user_id = context.user_id
     project = await existing(context.store.projects, user_id, project_id, "project")
-    config = await snapshot(context, project)
+    taken = await snapshot(context, project)
+    config = taken.stored()
     size = item_size(config)
     if size > MAX_SNAPSHOT_BYTES:
         raise BadUserInput(
@@ -70,12 +72,12 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
         context,
         project,
         config,
-        f"pending: snapshot of {len(config['agents'])} agents and {len(config['tools'])} tools",
+        f"pending: snapshot of {len(taken.agents)} agents and {len(taken.tools)} tools",
     )
 
 
-async def snapshot(context: Context, project: Project) -> dict[str, Any]:
-    """The project's complete configuration, secret values left out."""
+async def snapshot(context: Context, project: Project) -> Snapshot:
+    """The project's complete configuration, read consistently, secret values left out."""
     store, user_id = context.store, project.user_id
     main, agents, tools, variables = await asyncio.gather(
         store.main_configs.get(user_id, main_config_id(project.project_id), consistent=True),
@@ -83,24 +85,7 @@ async def snapshot(context: Context, project: Project) -> dict[str, Any]:
         store.tools.listed(project, project.tool_ids),
         store.env_vars.listed(project, project.env_ids),
     )
-    return {
-        "project": {
-            "id": project.project_id,
-            "name": project.name,
-            "description": project.description,
-        },
-        "mainConfig": main.config.stored() if main is not None else None,
-        "agents": [{"id": agent.agent_id, **agent.config.stored()} for agent in agents],
-        "tools": [{"id": tool.tool_id, **tool.config.stored()} for tool in tools],
-        "env": [
-            {
-                "key": variable.key,
-                "value": None if variable.secret else variable.value,
-                "secret": variable.secret,
-            }
-            for variable in sorted(variables, key=lambda variable: variable.key)
-        ],
-    }
+    return Snapshot.of(project, main, agents, tools, variables)
 
 
 async def redeploy(context: Context, deployment_id: str) -> Deployment:
