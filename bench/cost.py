@@ -37,17 +37,25 @@ from bench.seeding import text  # noqa: E402
 from server import quotas  # noqa: E402
 from server.models import (  # noqa: E402
     Agent,
+    AgentConfig,
+    AgentType,
     BuiltinTool,
     Deployment,
     DeploymentStatus,
     EnvVar,
     MainConfig,
+    ModelSettings,
+    OrchestratorConfig,
     Project,
+    Snapshot,
     Tool,
+    ToolConfig,
+    ToolType,
     main_config_id,
     new_id,
     now_iso,
 )
+from server.models.snapshot import SnapshotProject, SnapshotTool  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
 from server.store.embedded import EmbeddedDynamoDB  # noqa: E402
@@ -182,16 +190,16 @@ async def seed(store: Store) -> tuple[str, str]:
                 tool_id=new_id(),
                 project_id=pid,
                 name=f"tool_{pid[-6:]}_{t}",
-                config={
-                    "name": f"tool_{pid[-6:]}_{t}",
-                    "description": text(300, "describes"),
-                    "type": "code",
-                    "inputSchema": {
+                config=ToolConfig(
+                    name=f"tool_{pid[-6:]}_{t}",
+                    description=text(300, "describes"),
+                    type=ToolType.CODE,
+                    inputSchema={
                         "type": "object",
                         "properties": {f"arg{k}": {"type": "string"} for k in range(5)},
                     },
-                    "code": text(2000 + 6000 * (t % 2), "code()"),
-                },
+                    code=text(2000 + 6000 * (t % 2), "code()"),
+                ),
                 created_at=now,
                 updated_at=now,
             )
@@ -203,15 +211,15 @@ async def seed(store: Store) -> tuple[str, str]:
                 agent_id=new_id(),
                 project_id=pid,
                 name=f"Agent {a}",
-                config={
-                    "name": f"Agent {a}",
-                    "description": text(300, "agent"),
-                    "type": "agent_tool",
-                    "system_prompt": text(3000, "prompt"),
-                    "tools": [tool.name for tool in tools[: quotas.TOOLS_PER_AGENT]],
-                    "builtin_tools": builtin_names,
-                    "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-                },
+                config=AgentConfig(
+                    name=f"Agent {a}",
+                    description=text(300, "agent"),
+                    type=AgentType.AGENT_TOOL,
+                    system_prompt=text(3000, "prompt"),
+                    tools=[tool.name for tool in tools[: quotas.TOOLS_PER_AGENT]],
+                    builtin_tools=builtin_names,
+                    model=ModelSettings(region="us-east-1", model_id="anthropic.claude-3"),
+                ),
                 created_at=now,
                 updated_at=now,
             )
@@ -219,7 +227,7 @@ async def seed(store: Store) -> tuple[str, str]:
         ]
         used_by: dict[str, list[str]] = defaultdict(list)
         for agent in agents:
-            for name in agent.config["tools"]:
+            for name in agent.config.tools:
                 used_by[name].append(agent.agent_id)
         tools = [t.model_copy(update={"used_by": used_by[t.name]}) for t in tools]
         first_agent = first_agent or (agents[0].agent_id if agents else "")
@@ -256,12 +264,12 @@ async def seed(store: Store) -> tuple[str, str]:
             user_id=USER,
             config_id=main_config_id(pid),
             project_id=pid,
-            config={
-                "name": "Main",
-                "description": "",
-                "system_prompt": text(3000, "route"),
-                "model": {"region": "us-east-1", "model_id": "m"},
-            },
+            config=OrchestratorConfig(
+                name="Main",
+                description="",
+                system_prompt=text(3000, "route"),
+                model=ModelSettings(region="us-east-1", model_id="m"),
+            ),
             created_at=now,
             updated_at=now,
         )
@@ -295,10 +303,11 @@ async def seed(store: Store) -> tuple[str, str]:
 def snapshot(project_id: str, serial: int, size: int) -> dict[str, Any]:
     """A deployment snapshot of about `size` bytes, each a little different from the last."""
     tools = [
-        {"name": f"tool_{t}", "type": "code", "code": text(4000, f"v{serial % 3}")}
+        SnapshotTool(name=f"tool_{t}", type=ToolType.CODE, code=text(4000, f"v{serial % 3}"))
         for t in range(size // 4100)
     ]
-    return {"project": {"id": project_id, "name": "P"}, "tools": tools, "agents": [], "env": []}
+    project = SnapshotProject(id=project_id, name="P")
+    return Snapshot(project=project, tools=tools, agents=[], env=[]).stored()
 
 
 # -- measuring -------------------------------------------------------------------------------

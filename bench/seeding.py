@@ -17,18 +17,26 @@ sys.path.insert(0, str(ROOT))
 
 from server.models import (  # noqa: E402
     Agent,
+    AgentConfig,
+    AgentType,
     Deployment,
     DeploymentStatus,
     DeploymentSummary,
     EnvVar,
     MainConfig,
+    ModelSettings,
+    OrchestratorConfig,
     Project,
+    Snapshot,
     Tool,
+    ToolConfig,
+    ToolType,
     main_config_id,
     new_id,
     now_iso,
 )
 from server.models.project import recent_deployments  # noqa: E402
+from server.models.snapshot import SnapshotProject  # noqa: E402
 from server.store import Store  # noqa: E402
 
 __all__ = ["REALISTIC", "SMALL", "Profile", "seed_projects", "text"]
@@ -113,16 +121,16 @@ def _project_items(
             tool_id=new_id(),
             project_id=pid,
             name=f"tool_{pid[-6:]}_{t}",
-            config={
-                "name": f"tool_{pid[-6:]}_{t}",
-                "description": text(profile.description, "describes"),
-                "type": "code",
-                "inputSchema": {
+            config=ToolConfig(
+                name=f"tool_{pid[-6:]}_{t}",
+                description=text(profile.description, "describes"),
+                type=ToolType.CODE,
+                inputSchema={
                     "type": "object",
                     "properties": {f"arg{k}": {"type": "string"} for k in range(3)},
                 },
-                "code": text(profile.code, "code()"),
-            },
+                code=text(profile.code, "code()"),
+            ),
             created_at=now,
             updated_at=now,
         )
@@ -134,15 +142,15 @@ def _project_items(
             agent_id=new_id(),
             project_id=pid,
             name=f"Agent {a}",
-            config={
-                "name": f"Agent {a}",
-                "description": text(profile.description, "agent"),
-                "type": "agent_tool",
-                "system_prompt": text(profile.prompt, "prompt"),
-                "tools": [tool.name for tool in tools[:3]],
-                "builtin_tools": ["web-search", "calculator"],
-                "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-            },
+            config=AgentConfig(
+                name=f"Agent {a}",
+                description=text(profile.description, "agent"),
+                type=AgentType.AGENT_TOOL,
+                system_prompt=text(profile.prompt, "prompt"),
+                tools=[tool.name for tool in tools[:3]],
+                builtin_tools=["web-search", "calculator"],
+                model=ModelSettings(region="us-east-1", model_id="anthropic.claude-3"),
+            ),
             tool_ids=[tool.tool_id for tool in tools[:3]],
             created_at=now,
             updated_at=now,
@@ -171,12 +179,12 @@ def _project_items(
         user_id=user,
         config_id=main_config_id(pid),
         project_id=pid,
-        config={
-            "name": "Main",
-            "description": text(profile.description, "main"),
-            "system_prompt": text(profile.prompt, "route"),
-            "model": {"region": "us-east-1", "model_id": "anthropic.claude-3"},
-        },
+        config=OrchestratorConfig(
+            name="Main",
+            description=text(profile.description, "main"),
+            system_prompt=text(profile.prompt, "route"),
+            model=ModelSettings(region="us-east-1", model_id="anthropic.claude-3"),
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -192,25 +200,18 @@ def _project_items(
         created_at=now,
         updated_at=now,
     )
-    snapshot: dict[str, Any] = {"project": {"id": pid}}
-    if profile.full_snapshots:  # as `server/resolvers/deployment.py` snapshots a project
-        snapshot = {
-            "project": {"id": pid, "name": project.name, "description": project.description},
-            "mainConfig": main.config,
-            "agents": [{"id": a.agent_id, **a.config} for a in agents],
-            "tools": [{"id": t.tool_id, **t.config} for t in tools],
-            "env": [
-                {"key": v.key, "value": None if v.secret else v.value, "secret": v.secret}
-                for v in variables
-            ],
-        }
+    snapshot = (
+        Snapshot.of(project, main, agents, tools, variables)
+        if profile.full_snapshots
+        else Snapshot(project=SnapshotProject(id=pid))
+    )
     deployments = [
         Deployment(
             user_id=user,
             deployment_id=new_id(),
             project_id=pid,
             status=DeploymentStatus.SUCCESS,
-            config=snapshot,
+            config=snapshot.stored(),
             logs=[f"{now} step {n}: " + text(60, "log") for n in range(profile.log_lines)],
             created_at=now,
             updated_at=now,

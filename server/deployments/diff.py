@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from server.models import Snapshot
+
 __all__ = ["ConfigDifference", "DifferenceKind", "diff_snapshots"]
 
 
@@ -35,33 +37,28 @@ class ConfigDifference:
 def diff_snapshots(
     before: Mapping[str, Any] | None, after: Mapping[str, Any]
 ) -> list[ConfigDifference]:
-    """The differences that turn `before` (None: nothing) into `after`."""
-    secret_keys = _secret_keys(before) | _secret_keys(after)
+    """The differences that turn `before` (None: nothing) into `after`, both as stored."""
+    old, new = Snapshot.model_validate(before or {}), Snapshot.model_validate(after)
+    secret_keys = old.secret_keys() | new.secret_keys()
     differences: list[ConfigDifference] = []
-    _diff("", _comparable(before or {}, secret_keys), _comparable(after, secret_keys), differences)
+    _diff("", _comparable(old, secret_keys), _comparable(new, secret_keys), differences)
     return differences
 
 
-def _secret_keys(snapshot: Mapping[str, Any] | None) -> set[str]:
-    return {str(v.get("key")) for v in (snapshot or {}).get("env") or [] if v.get("secret")}
-
-
-def _comparable(snapshot: Mapping[str, Any], secret_keys: set[str]) -> dict[str, Any]:
-    def without_id(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in item.items() if key != "id"}
-
+def _comparable(snapshot: Snapshot, secret_keys: set[str]) -> dict[str, Any]:
+    """The snapshot by path: each part as stored, ids left out, secret values hidden."""
     comparable: dict[str, Any] = {}
-    if "project" in snapshot:
-        comparable["project"] = without_id(snapshot["project"] or {})
-    if snapshot.get("mainConfig") is not None:
-        comparable["mainConfig"] = snapshot["mainConfig"]
-    for kind in ("agents", "tools"):
-        for item in snapshot.get(kind) or []:
-            comparable[f"{kind}[name={item.get('name')}]"] = without_id(item)
-    for variable in snapshot.get("env") or []:
-        key = str(variable.get("key"))
-        value = None if key in secret_keys else variable.get("value")
-        comparable[f"env[key={key}]"] = {"value": value, "secret": bool(variable.get("secret"))}
+    if snapshot.project is not None:
+        comparable["project"] = snapshot.project.stored(exclude={"id"})
+    if snapshot.main_config is not None:
+        comparable["mainConfig"] = snapshot.main_config.stored()
+    for agent in snapshot.agents:
+        comparable[f"agents[name={agent.name}]"] = agent.stored(exclude={"id"})
+    for tool in snapshot.tools:
+        comparable[f"tools[name={tool.name}]"] = tool.stored(exclude={"id"})
+    for variable in snapshot.env:
+        value = None if variable.key in secret_keys else variable.value
+        comparable[f"env[key={variable.key}]"] = {"value": value, "secret": variable.secret}
     return comparable
 
 

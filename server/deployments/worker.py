@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -27,8 +27,9 @@ from server.builtin_catalog import BuiltinCatalog
 from server.deployments.lifecycle import change_status
 from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, DomainError, NotFound
-from server.models import Deployment, DeploymentStatus, StatusUpdate
+from server.models import Deployment, DeploymentStatus, Snapshot, StatusUpdate, ToolType
 from server.models.deployment import LEASE
+from server.models.snapshot import SnapshotTool
 from server.store import Store
 
 __all__ = ["DeploymentFailed", "Deployer", "DeploymentWorker", "ValidatingDeployer"]
@@ -43,7 +44,7 @@ class DeploymentFailed(Exception):
 
 
 class Deployer(Protocol):
-    async def deploy(self, snapshot: Mapping[str, Any], log: Log) -> None:
+    async def deploy(self, snapshot: Snapshot, log: Log) -> None:
         """Deploy `snapshot`, logging each step; raise `DeploymentFailed` to fail it."""
         ...
 
@@ -54,46 +55,42 @@ class ValidatingDeployer:
     def __init__(self, catalog: BuiltinCatalog) -> None:
         self._catalog = catalog
 
-    async def deploy(self, snapshot: Mapping[str, Any], log: Log) -> None:
-        agents: list[Mapping[str, Any]] = list(snapshot.get("agents") or [])
-        tools: list[Mapping[str, Any]] = list(snapshot.get("tools") or [])
-        if not snapshot.get("mainConfig"):
+    async def deploy(self, snapshot: Snapshot, log: Log) -> None:
+        agents, tools = snapshot.agents, snapshot.tools
+        if snapshot.main_config is None:
             raise DeploymentFailed("the project has no main config")
         await log("main config present")
         if not agents:
             raise DeploymentFailed("the project has no agents")
-        names = [str(agent.get("name")) for agent in agents]
+        names = [agent.name for agent in agents]
         if repeated := sorted({name for name in names if names.count(name) > 1}):
             raise DeploymentFailed(f"agents share a name: {', '.join(repeated)}")
         await log(f"{len(agents)} agents, names distinct")
         for tool in tools:
             _check_tool(tool)
         await log(f"{len(tools)} tools: input schemas valid, code present where needed")
-        tool_names = {str(tool.get("name")) for tool in tools}
+        tool_names = {tool.name for tool in tools}
         active = {t.tool_name for t in await self._catalog.all() if t.is_active}
         for agent in agents:
-            if missing := [n for n in agent.get("tools") or [] if n not in tool_names]:
+            if missing := [n for n in agent.tools if n not in tool_names]:
                 raise DeploymentFailed(
-                    f"agent {agent.get('name')!r} uses missing tools: {', '.join(missing)}"
+                    f"agent {agent.name!r} uses missing tools: {', '.join(missing)}"
                 )
-            inactive = [n for n in agent.get("builtin_tools") or [] if n not in active]
-            if inactive:
+            if inactive := [n for n in agent.builtin_tools if n not in active]:
                 raise DeploymentFailed(
-                    f"agent {agent.get('name')!r} uses inactive built-in tools:"
-                    f" {', '.join(inactive)}"
+                    f"agent {agent.name!r} uses inactive built-in tools: {', '.join(inactive)}"
                 )
         await log("every agent's tools and built-in tools resolve")
 
 
-def _check_tool(tool: Mapping[str, Any]) -> None:
-    name = tool.get("name")
+def _check_tool(tool: SnapshotTool) -> None:
     try:
-        Draft202012Validator.check_schema(tool.get("inputSchema") or {})
+        Draft202012Validator.check_schema(tool.input_schema)
     except SchemaError as error:
-        message = f"tool {name!r} has an invalid input schema: {error.message}"
+        message = f"tool {tool.name!r} has an invalid input schema: {error.message}"
         raise DeploymentFailed(message) from None
-    if tool.get("type") == "code" and not tool.get("code"):
-        raise DeploymentFailed(f"code tool {name!r} has no code")
+    if tool.type is ToolType.CODE and not tool.code:
+        raise DeploymentFailed(f"code tool {tool.name!r} has no code")
 
 
 class DeploymentWorker:
@@ -151,7 +148,7 @@ class DeploymentWorker:
 
         try:
             async with self._renewing(user_id, deployment_id):
-                await self._deployer.deploy(claimed.config or {}, log)
+                await self._deployer.deploy(Snapshot.model_validate(claimed.config or {}), log)
         except DeploymentFailed as failure:
             await self._finish(user_id, deployment_id, DeploymentStatus.FAILED, error=str(failure))
         except DomainError:

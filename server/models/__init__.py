@@ -1,8 +1,16 @@
 """Pydantic models: the single description of each stored item and each input's rules."""
 
-from server.models.agent import Agent, AgentPatch, AgentType, ModelConfigInput, NewAgent
+from server.models.agent import (
+    Agent,
+    AgentConfig,
+    AgentPatch,
+    AgentType,
+    ModelConfigInput,
+    NewAgent,
+)
 from server.models.base import is_key, iso_time, new_id, now_iso, parse_input
 from server.models.builtin_tool import BuiltinTool, BuiltinToolSpec
+from server.models.config import ModelSettings, StoredConfig
 from server.models.deployment import (
     Deployment,
     DeploymentStatus,
@@ -10,12 +18,19 @@ from server.models.deployment import (
     StatusUpdate,
 )
 from server.models.env_var import EnvVar, EnvVarSpec, env_id
-from server.models.main_config import MainConfig, MainConfigSpec, main_config_id
+from server.models.main_config import (
+    MainConfig,
+    MainConfigSpec,
+    OrchestratorConfig,
+    main_config_id,
+)
 from server.models.project import NewProject, Project, ProjectPatch
-from server.models.tool import NewTool, Tool, ToolPatch, ToolType, name_reservation_id
+from server.models.snapshot import Snapshot
+from server.models.tool import NewTool, Tool, ToolConfig, ToolPatch, ToolType, name_reservation_id
 
 __all__ = [
     "Agent",
+    "AgentConfig",
     "AgentPatch",
     "AgentType",
     "BuiltinTool",
@@ -28,13 +43,18 @@ __all__ = [
     "MainConfig",
     "MainConfigSpec",
     "ModelConfigInput",
+    "ModelSettings",
     "NewAgent",
     "NewProject",
     "NewTool",
+    "OrchestratorConfig",
     "Project",
     "ProjectPatch",
+    "Snapshot",
     "StatusUpdate",
+    "StoredConfig",
     "Tool",
+    "ToolConfig",
     "ToolPatch",
     "ToolType",
     "env_id",

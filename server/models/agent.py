@@ -1,23 +1,25 @@
-"""Agents, and the model config they share with the main orchestrator.
+"""Agents, and the model settings they share with the main orchestrator.
 
-The stored `config` map is the seed's Agent Config JSON Structure (snake_case); inputs use the
-GraphQL names, so validation errors name the field the client wrote.
+The stored `config` map is the seed's Agent Config JSON Structure (`AgentConfig`, snake_case);
+inputs use the GraphQL names, so validation errors name the field the client wrote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
 from server import quotas
 from server.models.base import Description, DisplayName, FreeText, InputModel, Patch, Record
 from server.models.builtin_tool import ToolName
+from server.models.config import ModelSettings, Stored, StoredConfig, StoredEnum
 
 __all__ = [
     "Agent",
+    "AgentConfig",
     "AgentPatch",
     "AgentType",
     "MAX_SYSTEM_PROMPT",
@@ -63,8 +65,20 @@ class ModelConfigInput(InputModel):
     region: Region
     model_id: ModelId
 
-    def to_config(self) -> dict[str, str]:
-        return {"region": self.region, "model_id": self.model_id}
+    def to_settings(self) -> ModelSettings:
+        return ModelSettings(region=self.region, model_id=self.model_id)
+
+
+class AgentConfig(StoredConfig):
+    """The seed's Agent Config JSON Structure."""
+
+    name: str = ""
+    description: str = ""
+    type: Annotated[AgentType, StoredEnum] = AgentType.AGENT_TOOL
+    system_prompt: str = ""
+    tools: list[str] = Field(default_factory=list)
+    builtin_tools: list[str] = Field(default_factory=list)
+    model: ModelSettings = Field(default_factory=ModelSettings)
 
 
 class Agent(Record):
@@ -72,7 +86,7 @@ class Agent(Record):
     agent_id: str
     project_id: str
     name: str
-    config: dict[str, Any]
+    config: Stored[AgentConfig]
     version: int = 1
     created_at: str
     updated_at: str
@@ -84,11 +98,11 @@ class Agent(Record):
 
     @property
     def tool_names(self) -> list[str]:
-        return list(self.config.get("tools") or [])
+        return list(self.config.tools)
 
     @property
     def builtin_tool_names(self) -> list[str]:
-        return list(self.config.get("builtin_tools") or [])
+        return list(self.config.builtin_tools)
 
 
 class NewAgent(InputModel):
@@ -100,17 +114,16 @@ class NewAgent(InputModel):
     builtin_tool_names: BuiltinToolNames = Field(default_factory=list)
     model: ModelConfigInput
 
-    def to_config(self) -> dict[str, Any]:
-        """The seed's Agent Config JSON Structure."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "type": self.type.value,
-            "system_prompt": self.system_prompt,
-            "tools": list(self.tool_names),
-            "builtin_tools": list(self.builtin_tool_names),
-            "model": self.model.to_config(),
-        }
+    def to_config(self) -> AgentConfig:
+        return AgentConfig(
+            name=self.name,
+            description=self.description,
+            type=self.type,
+            system_prompt=self.system_prompt,
+            tools=list(self.tool_names),
+            builtin_tools=list(self.builtin_tool_names),
+            model=self.model.to_settings(),
+        )
 
 
 class AgentPatch(Patch):
@@ -122,23 +135,14 @@ class AgentPatch(Patch):
     builtin_tool_names: BuiltinToolNames | None = None
     model: ModelConfigInput | None = None
 
-    def apply(self, config: dict[str, Any]) -> dict[str, Any]:
-        """`config` with this patch's fields replaced."""
-        given = self.given()
-        changed = dict(config)
-        for field, key in (
-            ("name", "name"),
-            ("description", "description"),
-            ("system_prompt", "system_prompt"),
-        ):
-            if field in given:
-                changed[key] = given[field]
-        if self.type is not None:
-            changed["type"] = self.type.value
-        if self.tool_names is not None:
-            changed["tools"] = list(self.tool_names)
-        if self.builtin_tool_names is not None:
-            changed["builtin_tools"] = list(self.builtin_tool_names)
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        """`config` with this patch's fields replaced; every other key of the stored map is
+        kept, the seed's and those other programs wrote alike."""
+        changes = {_CONFIG_FIELDS.get(field, field): value for field, value in self.given().items()}
         if self.model is not None:
-            changed["model"] = self.model.to_config()
-        return changed
+            changes["model"] = self.model.to_settings()
+        return config.model_copy(update=changes)
+
+
+# The fields of `AgentConfig` that an input field of another name sets.
+_CONFIG_FIELDS = {"tool_names": "tools", "builtin_tool_names": "builtin_tools"}

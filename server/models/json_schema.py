@@ -15,8 +15,8 @@ __all__ = ["MAX_SCHEMA_BYTES", "MAX_SCHEMA_LEVELS", "InputSchema"]
 
 MAX_SCHEMA_BYTES = 64 * 1024
 # A deployment snapshot keeps each tool's schema three levels down in its `config` attribute
-# (`config` map → `tools` list → the tool's map → `inputSchema`; see `snapshot()` in
-# server/deployments/snapshot.py), so the schema itself may nest 31 - 3 = 28 levels.
+# (`config` map → `tools` list → the tool's map → `inputSchema`; see `Snapshot` in
+# server/models/snapshot.py), so the schema itself may nest 31 - 3 = 28 levels.
 MAX_SCHEMA_LEVELS = MAX_DYNAMODB_LEVELS - 3
 
 

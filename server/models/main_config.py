@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
 from server.models.agent import ModelConfigInput, SystemPrompt
 from server.models.base import Description, DisplayName, ExpectedVersion, InputModel, Record
+from server.models.config import ModelSettings, Stored, StoredConfig
 
-__all__ = ["MainConfig", "MainConfigSpec", "main_config_id"]
+__all__ = ["MainConfig", "MainConfigSpec", "OrchestratorConfig", "main_config_id"]
 
 
 def main_config_id(project_id: str) -> str:
     return f"project-{project_id}"
 
 
+class OrchestratorConfig(StoredConfig):
+    """The seed's Main Agent Config JSON Structure: the main orchestrator's config map."""
+
+    name: str = ""
+    description: str = ""
+    system_prompt: str = ""
+    model: ModelSettings = Field(default_factory=ModelSettings)
+
+
 class MainConfig(Record):
     user_id: str
     config_id: str
     project_id: str
-    config: dict[str, Any]
+    config: Stored[OrchestratorConfig]
     version: int = 1
     created_at: str
     updated_at: str
@@ -33,11 +43,10 @@ class MainConfigSpec(InputModel):
     model: ModelConfigInput
     expected_version: ExpectedVersion = None
 
-    def to_config(self) -> dict[str, Any]:
-        """The seed's Main Agent Config JSON Structure."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "system_prompt": self.system_prompt,
-            "model": self.model.to_config(),
-        }
+    def to_config(self) -> OrchestratorConfig:
+        return OrchestratorConfig(
+            name=self.name,
+            description=self.description,
+            system_prompt=self.system_prompt,
+            model=self.model.to_settings(),
+        )

@@ -54,12 +54,13 @@ async def get_deployment(context: Context, deployment_id: str) -> Deployment | N
 async def create_deployment(context: Context, project_id: str) -> Deployment:
     """Snapshot the project's configuration into a new PENDING deployment."""
     project = await existing(context.store.projects, context.user_id, project_id, "project")
-    config = await snapshot(context.store, project)
+    taken = await snapshot(context.store, project)
+    config = taken.stored()
     return await _start(
         context,
         project,
         config,
-        f"pending: snapshot of {len(config['agents'])} agents and {len(config['tools'])} tools",
+        f"pending: snapshot of {len(taken.agents)} agents and {len(taken.tools)} tools",
     )
 
 

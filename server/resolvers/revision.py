@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from server.errors import Conflict
-from server.models import now_iso
+from server.models import AgentConfig, ToolConfig, now_iso
 
 __all__ = ["revised"]
 
@@ -15,7 +15,12 @@ ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
 def revised(
-    old: ItemT, config: dict[str, Any], *, version: int, expected: int | None, names: str
+    old: ItemT,
+    config: AgentConfig | ToolConfig,
+    *,
+    version: int,
+    expected: int | None,
+    names: str,
 ) -> ItemT:
     """`old` with `config` (and its name) at `version + 1`; CONFLICT if `expected` is stale.
 
@@ -23,11 +28,7 @@ def revised(
     """
     if expected is not None and expected != version:
         raise Conflict(f"{names} is at version {version}, not {expected}")
-    return old.model_copy(
-        update={
-            "name": config["name"],
-            "config": config,
-            "version": version + 1,
-            "updated_at": now_iso(),
-        }
-    )
+    changes: dict[str, Any] = {"config": config, "version": version + 1, "updated_at": now_iso()}
+    if config.name:  # a config another program wrote without a name leaves the item's as it is
+        changes["name"] = config.name
+    return old.model_copy(update=changes)

@@ -19,6 +19,7 @@ from server.schema.inputs import input_data
 from server.schema.model_config import ModelConfig, ModelConfigInput
 from server.schema.refs import ProjectRef, ToolRef
 from server.schema.scalars import DateTime
+from server.schema.stored_config import stored_config
 
 if TYPE_CHECKING:
     from server.schema.tool import Tool
@@ -41,8 +42,10 @@ class Agent:
         description="Names of built-in tools this agent uses (config.builtin_tools)."
     )
     model: ModelConfig
+
     config: JSON = strawberry.field(
-        description="The stored config map, exactly as the seed's Agent Config JSON Structure."
+        resolver=stored_config,
+        description="The stored config map, exactly as the seed's Agent Config JSON Structure.",
     )
     version: int
     created_at: DateTime
@@ -56,13 +59,12 @@ class Agent:
             id=strawberry.ID(agent.agent_id),
             project_id=strawberry.ID(agent.project_id),
             name=agent.name,
-            description=str(config.get("description", "")),
-            type=models.AgentType(config.get("type", models.AgentType.AGENT_TOOL.value)),
-            system_prompt=str(config.get("system_prompt", "")),
+            description=config.description,
+            type=config.type,
+            system_prompt=config.system_prompt,
             tool_names=agent.tool_names,
             builtin_tool_names=agent.builtin_tool_names,
-            model=ModelConfig.from_config(config),
-            config=JSON(config),
+            model=ModelConfig.from_settings(config.model),
             version=agent.version,
             created_at=DateTime(agent.created_at),
             updated_at=DateTime(agent.updated_at),

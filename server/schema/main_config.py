@@ -12,6 +12,7 @@ from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.model_config import ModelConfig, ModelConfigInput
 from server.schema.scalars import DateTime
+from server.schema.stored_config import stored_config
 
 __all__ = ["MainAgentConfig", "MainConfigMutation"]
 
@@ -24,10 +25,12 @@ class MainAgentConfig:
     description: str
     system_prompt: str
     model: ModelConfig
-    config: JSON
+
+    config: JSON = strawberry.field(resolver=stored_config)
     version: int
     created_at: DateTime
     updated_at: DateTime
+    record: strawberry.Private[models.MainConfig]
 
     @classmethod
     def from_model(cls, main: models.MainConfig) -> MainAgentConfig:
@@ -35,14 +38,14 @@ class MainAgentConfig:
         return cls(
             id=strawberry.ID(main.config_id),
             project_id=strawberry.ID(main.project_id),
-            name=str(config.get("name", "")),
-            description=str(config.get("description", "")),
-            system_prompt=str(config.get("system_prompt", "")),
-            model=ModelConfig.from_config(config),
-            config=JSON(config),
+            name=config.name,
+            description=config.description,
+            system_prompt=config.system_prompt,
+            model=ModelConfig.from_settings(config.model),
             version=main.version,
             created_at=DateTime(main.created_at),
             updated_at=DateTime(main.updated_at),
+            record=main,
         )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
+
+from server import models
 
 __all__ = ["ModelConfig", "ModelConfigInput"]
 
@@ -15,9 +15,8 @@ class ModelConfig:
     model_id: str
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> ModelConfig:
-        model = config.get("model") or {}
-        return cls(region=str(model.get("region", "")), model_id=str(model.get("model_id", "")))
+    def from_settings(cls, settings: models.ModelSettings) -> ModelConfig:
+        return cls(region=settings.region, model_id=settings.model_id)
 
 
 @strawberry.input

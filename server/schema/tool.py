@@ -14,6 +14,7 @@ from server.schema.info import Info
 from server.schema.inputs import input_data
 from server.schema.refs import AgentRef, ProjectRef
 from server.schema.scalars import DateTime
+from server.schema.stored_config import stored_config
 
 __all__ = ["Tool", "ToolMutation", "ToolQuery"]
 
@@ -29,7 +30,8 @@ class Tool:
         description="A JSON Schema object describing the tool's input."
     )
     code: str | None = strawberry.field(description="Source code; null for FRONTEND_ACTION tools.")
-    config: JSON
+
+    config: JSON = strawberry.field(resolver=stored_config)
     version: int
     created_at: DateTime
     updated_at: DateTime
@@ -38,16 +40,14 @@ class Tool:
     @classmethod
     def from_model(cls, tool: models.Tool) -> Tool:
         config = tool.config
-        code = config.get("code")
         return cls(
             id=strawberry.ID(tool.tool_id),
             project_id=strawberry.ID(tool.project_id),
             name=tool.name,
-            description=str(config.get("description", "")),
-            type=models.ToolType(config.get("type", models.ToolType.CODE.value)),
-            input_schema=JSON(config.get("inputSchema", {})),
-            code=str(code) if code is not None else None,
-            config=JSON(config),
+            description=config.description,
+            type=config.type,
+            input_schema=JSON(config.input_schema),
+            code=config.code,
             version=tool.version,
             created_at=DateTime(tool.created_at),
             updated_at=DateTime(tool.updated_at),

@@ -10,7 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from server.errors import DomainError, NotFound, ServiceUnavailable
-from server.models import Project
+from server.models import Project, StoredConfig
 from server.store.codec import Item
 from server.store.dynamo import Dynamo, Expression, check, update
 from server.store.usage import COUNTED_LISTS
@@ -33,7 +33,7 @@ class Named(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def config(self) -> dict[str, Any]: ...
+    def config(self) -> StoredConfig: ...
     @property
     def version(self) -> int: ...
     @property
@@ -128,7 +128,7 @@ class ChildTable(Generic[ModelT]):
             {"#name": "name", "#v": "version"},
             {
                 ":name": new.name,
-                ":config": new.config,
+                ":config": new.config.stored(),
                 ":now": new.updated_at,
                 ":next": new.version,
             },

@@ -41,7 +41,7 @@ class MainConfigStore(ChildTable[MainConfig]):
             Expression(
                 "SET config = :config, updatedAt = :now, #v = :next",
                 {"#v": "version"},
-                {":config": new.config, ":now": new.updated_at, ":next": new.version},
+                {":config": new.config.stored(), ":now": new.updated_at, ":next": new.version},
             ),
             condition=and_(Expression("attribute_exists(configId)"), at_version(old.version)),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from server.deployments.notices import DeploymentNotices
 from server.deployments.sweeper import INTERRUPTED, Sweeper
 from server.deployments.worker import Deployer, DeploymentWorker, Log, ValidatingDeployer
 from server.errors import Conflict
-from server.models import Deployment, DeploymentStatus, StatusUpdate, iso_time
+from server.models import Deployment, DeploymentStatus, Snapshot, StatusUpdate, iso_time
 from server.settings import Settings
 from server.store import Store, instrument
 from server.store.dynamo import Expression
@@ -84,7 +84,7 @@ class Blocking:
         self.release = asyncio.Event()
         self.seconds = seconds
 
-    async def deploy(self, snapshot: Mapping[str, Any], log: Log) -> None:
+    async def deploy(self, snapshot: Snapshot, log: Log) -> None:
         self.started.set()
         try:
             await asyncio.wait_for(self.release.wait(), self.seconds)
