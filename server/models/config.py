@@ -5,7 +5,9 @@ snapshot of them) is kept as the JSON it is stored as, so that what other progra
 stays readable and survives a read-modify-write: keys a model does not declare are kept as
 they are; a declared key left out, or null where its field cannot be null, reads as the
 field's default and stays out when written back; a number reads as text where text is
-expected.
+expected; and a declared key whose value is of no kind the field takes (a list for a
+prompt, a type the API does not know) reads as the field's default too, so one odd value
+does not make the whole item, and every listing that holds it, unreadable.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from enum import Enum
 from types import NoneType
 from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 __all__ = ["ModelSettings", "Stored", "StoredConfig", "StoredEnum"]
 
@@ -48,6 +57,19 @@ class StoredConfig(BaseModel):
         if isinstance(data, dict) and None in data.values():
             return {k: v for k, v in data.items() if v is not None or k not in cls._not_null}
         return data
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unreadable_is_absent(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            if not isinstance(data, dict):
+                raise
+            unreadable = {e["loc"][0] for e in error.errors() if e["loc"] and e["loc"][0] in data}
+            if not unreadable:
+                raise
+            return handler({k: v for k, v in data.items() if k not in unreadable})
 
     def stored(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
         """The map as stored: the keys it holds (unknown ones too), by the seed's names."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.models import new_id
 from server.store import Store
+from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
 
 STAMP = "2026-01-01T00:00:00.000Z"
@@ -156,3 +157,35 @@ async def test_a_snapshot_holds_each_config_as_stored_keys_of_its_own_included(
         "tools": [{"id": tool_id, **TOOL_CONFIG}],
         "env": [],
     }
+
+
+async def test_values_of_a_kind_the_api_cannot_read_read_as_defaults_not_as_an_error(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    # given an agent another program wrote with a list for its prompt, an unknown type and a
+    # model region that is a map
+    _, agent_id, _ = await write_project(store, user_id)
+    odd = {
+        **AGENT_CONFIG,
+        "system_prompt": ["Work.", "Rest."],
+        "type": "planner",
+        "model": {"region": {"primary": "eu-west-1"}, "model_id": "m"},
+    }
+    await store.dynamo.update_item(
+        store.tables.agents,
+        {"userId": user_id, "agentId": agent_id},
+        Expression("SET config = :config", values={":config": odd}),
+    )
+
+    # when it is read, alone and in its project's listing
+    body = await client.execute(GET_AGENT, {"id": agent_id})
+    listing = await client.data("{ projects { agents { id systemPrompt } } }")
+
+    # then those values read as the seed's defaults, and nothing fails
+    assert "errors" not in body, body["errors"]
+    agent = body["data"]["agent"]
+    assert (agent["systemPrompt"], agent["type"]) == ("", "AGENT_TOOL")
+    assert agent["model"] == {"region": "", "modelId": "m"}
+    assert {"id": agent_id, "systemPrompt": ""} in [
+        a for project in listing["projects"] for a in project["agents"]
+    ]
