@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from server.store import Store
+from server.store.dynamo import ConditionFailed
 from server.store.expressions import (
     Attr,
     Expression,
@@ -162,3 +166,41 @@ def test_hand_written_placeholders_that_mean_two_things_are_refused() -> None:
         Expression("#v = :w", {"#v": "value"}, {":w": 1}).render(placeholders)
     with pytest.raises(ValueError, match=":v stands for two values"):
         Expression("#v = :v", {"#v": "version"}, {":v": 2}).render(placeholders)
+
+
+async def test_built_expressions_reach_into_lists_and_maps_on_the_wire(store: Store) -> None:
+    # given a project item with a summary list of two entries
+    key = {"userId": f"paths-{uuid.uuid4().hex}", "projectId": "p1"}
+    recent = [
+        {"deploymentId": "d1", "status": "PENDING"},
+        {"deploymentId": "d2", "status": "PENDING"},
+    ]
+    await store.dynamo.put_item(store.tables.projects, {**key, "recentDeployments": recent})
+    entry, ids, version = Attr("recentDeployments")[1], Attr("deploymentIds"), Attr("version")
+
+    # when the second entry is rewritten on condition that it still names its deployment
+    updated = await store.dynamo.update_item(
+        store.tables.projects,
+        key,
+        Update()
+        .set(entry, {"deploymentId": "d2", "status": "SUCCESS"})
+        .set(ids, list_append(if_not_exists(ids, []), ["d2"]))
+        .set(version, if_not_exists(version, 1) + 1),
+        condition=entry["deploymentId"].eq("d2") & (ids.not_exists() | ids.size().eq(0)),
+    )
+
+    # then only that entry changed, and a condition naming another deployment there fails
+    assert updated == {
+        **key,
+        "recentDeployments": [recent[0], {"deploymentId": "d2", "status": "SUCCESS"}],
+        "deploymentIds": ["d2"],
+        "version": 2,
+    }
+    with pytest.raises(ConditionFailed) as failure:
+        await store.dynamo.update_item(
+            store.tables.projects,
+            key,
+            Update().remove(entry),
+            condition=entry["deploymentId"].eq("d1"),
+        )
+    assert failure.value.item == updated
