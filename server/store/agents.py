@@ -7,11 +7,15 @@ from typing import Any
 
 from server.errors import NotFound
 from server.models import Agent, Project, Tool
-from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, check, delete, put, update
+from server.store.children import ChildTable, LostRace, ProjectLists, at_version
+from server.store.dynamo import Dynamo, TransactionCancelled, check, delete, put, update
+from server.store.expressions import Attr, Update
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["AgentStore"]
+
+# A tool's set of the agents that use it.
+USED_BY = Attr("usedBy")
 
 
 class AgentStore(ChildTable[Agent]):
@@ -44,7 +48,7 @@ class AgentStore(ChildTable[Agent]):
         checked them.
         """
         items = [
-            put(self.table, agent.to_item(), condition=Expression("attribute_not_exists(agentId)")),
+            put(self.table, agent.to_item(), condition=Attr("agentId").not_exists()),
             self._lists.append(agent.user_id, agent.project_id, "agentIds", agent.agent_id),
             *self._tool_uses(agent, tools, builtin_checks),
         ]
@@ -73,7 +77,7 @@ class AgentStore(ChildTable[Agent]):
                 old.agent_id,
                 old.version,
                 new,
-                also=Expression("toolIds = :toolIds", values={":toolIds": new.tool_ids or []}),
+                also={"toolIds": new.tool_ids or []},
             ),
             *self._tool_uses(new, used, builtin_checks),
             *self._tool_releases(old, released),
@@ -85,7 +89,7 @@ class AgentStore(ChildTable[Agent]):
             delete(
                 self.table,
                 self.key(agent.user_id, agent.agent_id),
-                condition=and_(Expression("attribute_exists(agentId)"), at_version(agent.version)),
+                condition=Attr("agentId").exists() & at_version(agent.version),
             ),
             *self._tool_releases(agent, released),
         ]
@@ -116,21 +120,15 @@ class AgentStore(ChildTable[Agent]):
             update(
                 self._tools,
                 {"userId": tool.user_id, "toolId": tool.tool_id},
-                Expression("ADD usedBy :agent", values={":agent": {agent.agent_id}}),
-                condition=Expression(
-                    "attribute_exists(toolId) AND #name = :name AND projectId = :project",
-                    {"#name": "name"},
-                    {":name": tool.name, ":project": agent.project_id},
-                ),
+                Update().add(USED_BY, {agent.agent_id}),
+                condition=Attr("toolId").exists()
+                & Attr("name").eq(tool.name)
+                & Attr("projectId").eq(agent.project_id),
             )
             for tool in tools
         ]
         checks = [
-            check(
-                self._builtins,
-                {"toolName": name},
-                Expression("isActive = :yes", values={":yes": True}),
-            )
+            check(self._builtins, {"toolName": name}, Attr("isActive").eq(True))
             for name in builtin_names
         ]
         return uses + checks
@@ -140,8 +138,8 @@ class AgentStore(ChildTable[Agent]):
             update(
                 self._tools,
                 {"userId": tool.user_id, "toolId": tool.tool_id},
-                Expression("DELETE usedBy :agent", values={":agent": {agent.agent_id}}),
-                condition=Expression("attribute_exists(toolId)"),
+                Update().delete(USED_BY, {agent.agent_id}),
+                condition=Attr("toolId").exists(),
             )
             for tool in tools
         ]

@@ -25,20 +25,22 @@ from server import quotas
 from server.errors import NotFound, ProjectBusy
 from server.models import Deployment, DeploymentStatus, DeploymentSummary, Project
 from server.models.project import newest_ids, recent_deployments
-from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, at_version
 from server.store.codec import Item
 from server.store.dynamo import (
     BATCH_GET_LIMIT,
     Dynamo,
-    Expression,
     TransactionCancelled,
     delete,
     put,
     update,
 )
+from server.store.expressions import Attr, Condition, Update, all_of
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
+# The project's one active (PENDING or DEPLOYING) deployment.
+ACTIVE = Attr("activeDeploymentId")
 # What a listing reads when the query selects neither `config` nor `logs`.
 SUMMARY_ATTRIBUTES = (
     "userId",
@@ -81,11 +83,7 @@ class DeploymentStore(ChildTable[Deployment]):
         ]
         recent = await self._recent_after(deployment, project, ids)
         items = [
-            put(
-                self.table,
-                deployment.to_item(),
-                condition=Expression("attribute_not_exists(deploymentId)"),
-            ),
+            put(self.table, deployment.to_item(), condition=Attr("deploymentId").not_exists()),
             self._claim(deployment, project.deployment_ids, ids, recent),
             *(self._prune(deployment.user_id, pruned_id) for pruned_id in pruned),
         ]
@@ -132,26 +130,18 @@ class DeploymentStore(ChildTable[Deployment]):
 
         The whole list is written: DynamoDB refuses an update whose SET and REMOVE overlap
         (`deploymentIds` and `deploymentIds[0]`)."""
-        values: dict[str, object] = {":id": deployment.deployment_id, ":ids": ids}
-        assignments = "SET activeDeploymentId = :id, deploymentIds = :ids"
+        listed, summary = Attr("deploymentIds"), Attr("recentDeployments")
+        changes = Update().set(ACTIVE, deployment.deployment_id).set(listed, ids)
         if recent is not None:
-            assignments += ", recentDeployments = :recent"
-            values[":recent"] = [entry.to_item() for entry in recent]
+            changes = changes.set(summary, [entry.to_item() for entry in recent])
         else:
-            assignments += " REMOVE recentDeployments"
-        unchanged = (
-            "deploymentIds = :read"
-            if read
-            else "(attribute_not_exists(deploymentIds) OR deploymentIds = :read)"
-        )
+            changes = changes.remove(summary)
+        unchanged = listed.eq(read) if read else listed.not_exists() | listed.eq(read)
         return update(
             self._lists.table,
             self._lists.key(deployment.user_id, deployment.project_id),
-            Expression(assignments, values=values),
-            condition=Expression(
-                f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId) AND {unchanged}",
-                values={":read": read},
-            ),
+            changes,
+            condition=LIVE_PROJECT & ACTIVE.not_exists() & unchanged,
         )
 
     def _prune(self, user_id: str, deployment_id: str) -> dict[str, Any]:
@@ -161,45 +151,34 @@ class DeploymentStore(ChildTable[Deployment]):
         return delete(
             self.table,
             self.key(user_id, deployment_id),
-            condition=Expression(
-                "attribute_not_exists(deploymentId) OR #status IN (:success, :failed)",
-                {"#status": "status"},
-                {
-                    ":success": DeploymentStatus.SUCCESS.value,
-                    ":failed": DeploymentStatus.FAILED.value,
-                },
-            ),
+            condition=Attr("deploymentId").not_exists()
+            | Attr("status").is_in(DeploymentStatus.SUCCESS.value, DeploymentStatus.FAILED.value),
         )
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
         """Write `new`'s status, error, logs and lease if `old` is still current, and its
         project's side of it (`_mirror`) in the same transaction; `project` as just read
         (consistently). `LostRace` when either changed since it was read."""
-        assignments = "SET #status = :status, logs = :logs, updatedAt = :now, #v = :next"
-        names = {"#status": "status", "#v": "version"}
-        values: dict[str, object] = {
-            ":status": new.status.value,
-            ":logs": new.logs or [],
-            ":now": new.updated_at,
-            ":next": new.version,
-        }
+        changes = (
+            Update()
+            .set(Attr("status"), new.status.value)
+            .set(Attr("logs"), new.logs or [])
+            .set(Attr("updatedAt"), new.updated_at)
+            .set(Attr("version"), new.version)
+        )
         if new.error is not None:  # the seed's `error` is a string, absent until there is one
-            assignments += ", #error = :error"
-            names["#error"] = "error"
-            values[":error"] = new.error
+            changes = changes.set(Attr("error"), new.error)
+        lease = Attr("leaseExpiresAt")
         if new.lease_expires_at is not None:
-            assignments += ", leaseExpiresAt = :lease"
-            values[":lease"] = new.lease_expires_at
+            changes = changes.set(lease, new.lease_expires_at)
         else:  # only a DEPLOYING deployment holds a lease
-            assignments += " REMOVE leaseExpiresAt"
+            changes = changes.remove(lease)
         items: list[dict[str, Any]] = [
             update(
                 self.table,
                 self.key(old.user_id, old.deployment_id),
-                Expression(assignments, names, values),
-                condition=and_(
-                    Expression("attribute_exists(deploymentId)"), at_version(old.version)
-                ),
+                changes,
+                condition=Attr("deploymentId").exists() & at_version(old.version),
             )
         ]
         if project is not None and (mirrored := self._mirror(project, new)) is not None:
@@ -217,32 +196,28 @@ class DeploymentStore(ChildTable[Deployment]):
         (or, should the summary have no entry for it, the summary removed: readers then read
         the deployments, never a status that is not theirs); and a finished deployment frees
         the active slot it holds. None when the project has neither to change."""
-        clauses: list[str] = []
-        values: dict[str, object] = {}
-        removes: list[str] = []
-        conditions: list[str] = []
+        changes = Update()
+        conditions: list[Condition] = []
         if project.recent_deployments is not None:
             listed = [entry.deployment_id for entry in project.recent_deployments]
+            summary = Attr("recentDeployments")
             if new.deployment_id in listed:
-                entry = f"recentDeployments[{listed.index(new.deployment_id)}]"
-                clauses.append(f"SET {entry} = :entry")
-                values[":entry"] = DeploymentSummary.of(new).to_item()
-                conditions.append(f"{entry}.deploymentId = :id")
+                entry = summary[listed.index(new.deployment_id)]
+                changes = changes.set(entry, DeploymentSummary.of(new).to_item())
+                conditions.append(entry["deploymentId"].eq(new.deployment_id))
             else:
-                removes.append("recentDeployments")
-                conditions.append("attribute_exists(projectId)")  # never makes a new item
+                changes = changes.remove(summary)
+                conditions.append(Attr("projectId").exists())  # never makes a new item
         if not new.status.is_active and project.active_deployment_id == new.deployment_id:
-            removes.append("activeDeploymentId")
-            conditions.append("activeDeploymentId = :id")
+            changes = changes.remove(ACTIVE)
+            conditions.append(ACTIVE.eq(new.deployment_id))
         if not conditions:
             return None
-        if removes:
-            clauses.append(f"REMOVE {', '.join(removes)}")
         return update(
             self._lists.table,
             self._lists.key(project.user_id, project.project_id),
-            Expression(" ".join(clauses), values=values),
-            condition=Expression(" AND ".join(conditions), values={":id": new.deployment_id}),
+            changes,
+            condition=all_of(*conditions),
         )
 
     async def summaries(

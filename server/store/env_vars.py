@@ -5,7 +5,8 @@ from __future__ import annotations
 from server.errors import NotFound
 from server.models import EnvVar, Project
 from server.store.children import ChildTable, LostRace, ProjectLists
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
+from server.store.dynamo import Dynamo, TransactionCancelled, delete, put, update
+from server.store.expressions import Attr, Update
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["EnvVarStore"]
@@ -23,9 +24,7 @@ class EnvVarStore(ChildTable[EnvVar]):
     async def put_new(self, variable: EnvVar) -> None:
         """Write a new variable and list it in its project (a new key counts against quotas)."""
         items = [
-            put(
-                self.table, variable.to_item(), condition=Expression("attribute_not_exists(envId)")
-            ),
+            put(self.table, variable.to_item(), condition=Attr("envId").not_exists()),
             self._lists.append(variable.user_id, variable.project_id, "envIds", variable.env_id),
         ]
         try:
@@ -43,16 +42,11 @@ class EnvVarStore(ChildTable[EnvVar]):
             update(
                 self.table,
                 self.key(variable.user_id, variable.env_id),
-                Expression(
-                    "SET #value = :value, secret = :secret, updatedAt = :now",
-                    {"#value": "value"},
-                    {
-                        ":value": variable.value,
-                        ":secret": variable.secret,
-                        ":now": variable.updated_at,
-                    },
-                ),
-                condition=Expression("attribute_exists(envId)"),
+                Update()
+                .set(Attr("value"), variable.value)
+                .set(Attr("secret"), variable.secret)
+                .set(Attr("updatedAt"), variable.updated_at),
+                condition=Attr("envId").exists(),
             ),
             self._lists.require_live(variable.user_id, variable.project_id),
         ]
@@ -68,7 +62,7 @@ class EnvVarStore(ChildTable[EnvVar]):
             delete(
                 self.table,
                 self.key(variable.user_id, variable.env_id),
-                condition=Expression("attribute_exists(envId)"),
+                condition=Attr("envId").exists(),
             )
         ]
         removal = self._lists.remove(project, "envIds", project.env_ids, variable.env_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import MainConfig
-from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, and_, at_version
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
+from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, at_version
+from server.store.dynamo import Dynamo, TransactionCancelled, put, update
+from server.store.expressions import Attr, Update
 
 __all__ = ["MainConfigStore"]
 
@@ -22,21 +23,18 @@ class MainConfigStore(ChildTable[MainConfig]):
         """Create the project's main config and point the project's `mainAgentConfig` at it."""
         await self._transact(
             config,
-            put(
-                self.table, config.to_item(), condition=Expression("attribute_not_exists(configId)")
-            ),
+            put(self.table, config.to_item(), condition=Attr("configId").not_exists()),
         )
 
     async def replace(self, old: MainConfig, new: MainConfig) -> None:
         write = update(
             self.table,
             self.key(old.user_id, old.config_id),
-            Expression(
-                "SET config = :config, updatedAt = :now, #v = :next",
-                {"#v": "version"},
-                {":config": new.config, ":now": new.updated_at, ":next": new.version},
-            ),
-            condition=and_(Expression("attribute_exists(configId)"), at_version(old.version)),
+            Update()
+            .set(Attr("config"), new.config)
+            .set(Attr("updatedAt"), new.updated_at)
+            .set(Attr("version"), new.version),
+            condition=Attr("configId").exists() & at_version(old.version),
         )
         await self._transact(new, write)
 
@@ -44,8 +42,8 @@ class MainConfigStore(ChildTable[MainConfig]):
         reference = update(
             self._lists.table,
             self._lists.key(config.user_id, config.project_id),
-            Expression("SET mainAgentConfig = :ref", values={":ref": config.config_id}),
-            condition=Expression(LIVE_PROJECT),
+            Update().set(Attr("mainAgentConfig"), config.config_id),
+            condition=LIVE_PROJECT,
         )
         try:
             await self.dynamo.transact([write, reference])

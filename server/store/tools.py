@@ -13,14 +13,15 @@ from typing import Any
 
 from server.errors import Conflict, NotFound
 from server.models import Project, Tool, name_reservation_id
-from server.store.children import ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.children import ChildTable, LostRace, ProjectLists, at_version
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put
+from server.store.dynamo import Dynamo, TransactionCancelled, delete, put
+from server.store.expressions import Attr, user_partition
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["ToolStore"]
 
-NOT_IN_USE = Expression("attribute_not_exists(usedBy)")
+NOT_IN_USE = Attr("usedBy").not_exists()
 
 
 class ToolStore(ChildTable[Tool]):
@@ -43,7 +44,7 @@ class ToolStore(ChildTable[Tool]):
 
     async def create(self, tool: Tool) -> None:
         items = [
-            put(self.table, tool.to_item(), condition=Expression("attribute_not_exists(toolId)")),
+            put(self.table, tool.to_item(), condition=Attr("toolId").not_exists()),
             self._reserve(tool),
             self._lists.append(tool.user_id, tool.project_id, "toolIds", tool.tool_id),
         ]
@@ -76,9 +77,7 @@ class ToolStore(ChildTable[Tool]):
             delete(
                 self.table,
                 self.key(tool.user_id, tool.tool_id),
-                condition=and_(
-                    Expression("attribute_exists(toolId)"), at_version(tool.version), NOT_IN_USE
-                ),
+                condition=Attr("toolId").exists() & at_version(tool.version) & NOT_IN_USE,
             ),
             self._release(tool),
         ]
@@ -97,8 +96,8 @@ class ToolStore(ChildTable[Tool]):
         """The name reservations of a project's tools (for the cascade delete)."""
         items = self.dynamo.query(
             self.table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=Expression("reservedFor = :project", values={":project": project_id}),
+            user_partition(user_id),
+            where=Attr("reservedFor").eq(project_id),
             attributes=["userId", "toolId"],
             consistent=True,
         )
@@ -111,16 +110,14 @@ class ToolStore(ChildTable[Tool]):
             "toolRef": tool.tool_id,
             "reservedFor": tool.project_id,
         }
-        return put(self.table, reservation, condition=Expression("attribute_not_exists(toolId)"))
+        return put(self.table, reservation, condition=Attr("toolId").not_exists())
 
     def _release(self, tool: Tool) -> dict[str, Any]:
         # Tools written by other programs may have no reservation: nothing to release then.
         return delete(
             self.table,
             self.key(tool.user_id, name_reservation_id(tool.name)),
-            condition=Expression(
-                "attribute_not_exists(toolId) OR toolRef = :tool", values={":tool": tool.tool_id}
-            ),
+            condition=Attr("toolId").not_exists() | Attr("toolRef").eq(tool.tool_id),
         )
 
     async def _why(

@@ -27,7 +27,8 @@ from typing import Any
 from server import quotas
 from server.errors import QuotaExceeded
 from server.store.codec import Item
-from server.store.dynamo import ConditionFailed, Dynamo, Expression, TransactionCancelled, update
+from server.store.dynamo import ConditionFailed, Dynamo, TransactionCancelled, update
+from server.store.expressions import Attr, Update, all_of, user_partition
 
 __all__ = [
     "COUNTED_LISTS",
@@ -146,23 +147,14 @@ class Usage:
         return True
 
     def _change(self, user_id: str, changes: Changes) -> dict[str, Any]:
-        names: dict[str, str] = {}
-        values: dict[str, object] = {}
-        conditions = ["attribute_exists(toolId)"]
-        for index, (counter, by) in enumerate(changes.items()):
-            names[f"#n{index}"] = counter
-            values[f":by{index}"] = by
+        additions = Update()
+        conditions = [Attr("toolId").exists()]
+        for counter, by in changes.items():
+            additions = additions.add(Attr(counter), by)
             if by > 0:
                 # Room for `by` more: the count now is at most the quota less `by`.
-                values[f":room{index}"] = COUNTERS[counter].limit - by
-                conditions.append(f"#n{index} <= :room{index}")
-        adds = ", ".join(f"#n{index} :by{index}" for index in range(len(changes)))
-        return update(
-            self._table,
-            self.key(user_id),
-            Expression(f"ADD {adds}", names, values),
-            condition=Expression(" AND ".join(conditions), names),
-        )
+                conditions.append(Attr(counter).le(COUNTERS[counter].limit - by))
+        return update(self._table, self.key(user_id), additions, condition=all_of(*conditions))
 
     async def initialize(self, user_id: str) -> None:
         """Put the user's usage item, counted from the project items, unless it exists."""
@@ -171,7 +163,7 @@ class Usage:
             await self._dynamo.put_item(
                 self._table,
                 {**self.key(user_id), **counts},
-                condition=Expression("attribute_not_exists(toolId)"),
+                condition=Attr("toolId").not_exists(),
             )
         except ConditionFailed:
             pass  # another request put it first, from the same count
@@ -181,7 +173,7 @@ class Usage:
         counts = dict.fromkeys(COUNTERS, 0)
         items = self._dynamo.query(
             self._projects,
-            Expression("userId = :user", values={":user": user_id}),
+            user_partition(user_id),
             attributes=["projectId", *COUNTED_LISTS],
             consistent=True,
         )
