@@ -15,7 +15,7 @@ from server.settings import Settings
 from server.store import instrument
 from server.store.agents import AgentStore
 from server.store.builtin_tools import BuiltinToolStore
-from server.store.children import LostRace, ProjectLists, settle
+from server.store.children import ProjectLists, settle
 from server.store.client import ClientOptions, open_client
 from server.store.deployments import DeploymentStore
 from server.store.dynamo import Dynamo
@@ -26,6 +26,7 @@ from server.store.projects import ProjectKey, ProjectStore
 from server.store.readiness import unready_tables
 from server.store.tables import TableNames, create_tables
 from server.store.tools import ToolStore
+from server.store.transactions import LostRace
 from server.store.usage import Usage
 
 __all__ = ["LostRace", "ProjectKey", "Store", "open_store", "settle"]

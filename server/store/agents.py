@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from server.errors import NotFound
 from server.models import Agent, Project, Tool
-from server.store.children import ChildTable, LostRace, ProjectLists, at_version
-from server.store.dynamo import Dynamo, TransactionCancelled, check, delete, put, update
+from server.store.children import ChildTable, ProjectLists, at_version
+from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
+from server.store.transactions import (
+    LostRace,
+    TransactionCancelled,
+    TransactItem,
+    check,
+    delete,
+    put,
+    update,
+)
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["AgentStore"]
@@ -102,7 +110,7 @@ class AgentStore(ChildTable[Agent]):
         await self._transact_or_race(items, agent, changes)
 
     async def _transact_or_race(
-        self, items: list[dict[str, Any]], agent: Agent, changes: Changes
+        self, items: list[TransactItem], agent: Agent, changes: Changes
     ) -> None:
         try:
             await self._usage.transact(agent.user_id, items, changes)
@@ -113,7 +121,7 @@ class AgentStore(ChildTable[Agent]):
 
     def _tool_uses(
         self, agent: Agent, tools: Sequence[Tool], builtin_names: Sequence[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[TransactItem]:
         """Mark each tool as used by the agent, if it still has its name in the agent's project;
         and check each built-in tool is still active."""
         uses = [
@@ -133,7 +141,7 @@ class AgentStore(ChildTable[Agent]):
         ]
         return uses + checks
 
-    def _tool_releases(self, agent: Agent, tools: Sequence[Tool]) -> list[dict[str, Any]]:
+    def _tool_releases(self, agent: Agent, tools: Sequence[Tool]) -> list[TransactItem]:
         return [
             update(
                 self._tools,

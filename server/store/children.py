@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from server.errors import DomainError, NotFound, ServiceUnavailable
 from server.models import Project
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, check, update
+from server.store.dynamo import Dynamo
 from server.store.expressions import (
     Attr,
     Condition,
@@ -21,9 +21,10 @@ from server.store.expressions import (
     list_append,
     user_partition,
 )
+from server.store.transactions import LostRace, TransactItem, check, update
 from server.store.usage import COUNTED_LISTS
 
-__all__ = ["LIVE_PROJECT", "ChildTable", "LostRace", "ProjectLists", "at_version", "settle"]
+__all__ = ["LIVE_PROJECT", "ChildTable", "ProjectLists", "at_version", "settle"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
@@ -46,10 +47,6 @@ class Named(Protocol):
     def version(self) -> int: ...
     @property
     def updated_at(self) -> str: ...
-
-
-class LostRace(Exception):
-    """Another writer changed what a transaction was conditioned on; read again and retry."""
 
 
 async def settle(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -125,7 +122,7 @@ class ChildTable(Generic[ModelT]):
         *,
         unless: Condition | None = None,
         also: Mapping[str, object] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TransactItem:
         """An Update writing `new`'s name and config (and the attributes `also` gives, e.g.
         `toolIds`), if the item is still at `old_version` (and `unless` holds)."""
         changes = (
@@ -166,12 +163,10 @@ class ProjectLists:
     def key(self, user_id: str, project_id: str) -> dict[str, str]:
         return {"userId": user_id, "projectId": project_id}
 
-    def require_live(self, user_id: str, project_id: str) -> dict[str, Any]:
+    def require_live(self, user_id: str, project_id: str) -> TransactItem:
         return check(self.table, self.key(user_id, project_id), LIVE_PROJECT)
 
-    def append(
-        self, user_id: str, project_id: str, attribute: str, child_id: str
-    ) -> dict[str, Any]:
+    def append(self, user_id: str, project_id: str, attribute: str, child_id: str) -> TransactItem:
         """Append `child_id` to the list, if the project can take children and the list has
         room under its per-project quota."""
         ids = Attr(attribute)
@@ -194,7 +189,7 @@ class ProjectLists:
 
     def remove(
         self, project: Project, attribute: str, ids: list[str], child_id: str
-    ) -> dict[str, Any] | None:
+    ) -> TransactItem | None:
         """Remove `child_id` by its index, on condition that the index still holds it.
 
         None when the list does not hold it. A concurrent removal shifts the indexes and fails

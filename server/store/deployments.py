@@ -19,23 +19,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from server import quotas
 from server.errors import NotFound, ProjectBusy
 from server.models import Deployment, DeploymentStatus, DeploymentSummary, Project
 from server.models.project import newest_ids, recent_deployments
-from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, at_version
+from server.store.children import LIVE_PROJECT, ChildTable, ProjectLists, at_version
 from server.store.codec import Item
-from server.store.dynamo import (
-    BATCH_GET_LIMIT,
-    Dynamo,
+from server.store.dynamo import BATCH_GET_LIMIT, Dynamo
+from server.store.expressions import Attr, Condition, Update, all_of
+from server.store.transactions import (
+    LostRace,
     TransactionCancelled,
+    TransactItem,
     delete,
     put,
     update,
 )
-from server.store.expressions import Attr, Condition, Update, all_of
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
@@ -123,7 +123,7 @@ class DeploymentStore(ChildTable[Deployment]):
         read: list[str],
         ids: list[str],
         recent: list[DeploymentSummary] | None,
-    ) -> dict[str, Any]:
+    ) -> TransactItem:
         """The project's update: the active slot, `deploymentIds` written as `ids` and
         `recentDeployments` as `recent` (removed when None), on condition that the slot is free
         and `deploymentIds` is `read`, the list these were made from.
@@ -144,7 +144,7 @@ class DeploymentStore(ChildTable[Deployment]):
             condition=LIVE_PROJECT & ACTIVE.not_exists() & unchanged,
         )
 
-    def _prune(self, user_id: str, deployment_id: str) -> dict[str, Any]:
+    def _prune(self, user_id: str, deployment_id: str) -> TransactItem:
         """Delete a deployment past the retention bound if it is finished. An id whose item is
         missing (a list written by other programs) is dropped from the list all the same:
         deleting it deletes nothing, and requiring it would block the project for good."""
@@ -173,7 +173,7 @@ class DeploymentStore(ChildTable[Deployment]):
             changes = changes.set(lease, new.lease_expires_at)
         else:  # only a DEPLOYING deployment holds a lease
             changes = changes.remove(lease)
-        items: list[dict[str, Any]] = [
+        items: list[TransactItem] = [
             update(
                 self.table,
                 self.key(old.user_id, old.deployment_id),
@@ -190,7 +190,7 @@ class DeploymentStore(ChildTable[Deployment]):
                 raise NotFound("deployment", old.deployment_id) from None
             raise LostRace from None
 
-    def _mirror(self, project: Project, new: Deployment) -> dict[str, Any] | None:
+    def _mirror(self, project: Project, new: Deployment) -> TransactItem | None:
         """The project's update for a change of its deployment to `new`: the deployment's
         entry of `recentDeployments` rewritten, on condition that it is still at the index read
         (or, should the summary have no entry for it, the summary removed: readers then read

@@ -3,7 +3,8 @@
 Every DynamoDB call of the server goes through `Dynamo`: values are converted with `codec`,
 queries paginate themselves, batch calls are chunked at DynamoDB's limits with their
 unprocessed parts retried, and botocore's errors are mapped here, at the boundary, into the
-domain's `ServiceUnavailable` or the store's `ConditionFailed`.
+domain's `ServiceUnavailable`, the store's `ConditionFailed`, or the error that the failed item
+of a transaction declares (`server.store.transactions`).
 """
 
 from __future__ import annotations
@@ -31,19 +32,11 @@ from server.store.expressions import (
     UpdateLike,
     expression_params,
 )
+from server.store.transactions import TransactItem, refusal
 
 # `Expression` (written by hand) is exported with the methods that take it, for one-off
 # reads and writes; the store itself builds its expressions (`server.store.expressions`).
-__all__ = [
-    "ConditionFailed",
-    "Dynamo",
-    "Expression",
-    "TransactionCancelled",
-    "check",
-    "delete",
-    "put",
-    "update",
-]
+__all__ = ["ConditionFailed", "Dynamo", "Expression"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +73,6 @@ class ConditionFailed(Exception):
         self.item = item
 
 
-class TransactionCancelled(Exception):
-    """A transaction did not happen because conditions failed.
-
-    `failed` maps the index of each item whose condition failed to that item as it was
-    (None where there was none).
-    """
-
-    def __init__(self, failed: dict[int, Item | None]) -> None:
-        super().__init__(f"transaction cancelled by items {sorted(failed)}")
-        self.failed = failed
-
-
 def _conditional(
     operation: dict[str, Any],
     condition: ConditionLike | None,
@@ -99,37 +80,6 @@ def _conditional(
 ) -> dict[str, Any]:
     operation.update(expression_params(ConditionExpression=condition, UpdateExpression=update))
     return operation
-
-
-def put(
-    table: str, item: Mapping[str, object], *, condition: ConditionLike | None = None
-) -> dict[str, Any]:
-    """A Put for `Dynamo.transact`."""
-    return {"Put": _conditional({"TableName": table, "Item": to_item(item)}, condition)}
-
-
-def update(
-    table: str,
-    key: Mapping[str, object],
-    changes: UpdateLike,
-    *,
-    condition: ConditionLike | None = None,
-) -> dict[str, Any]:
-    """An Update for `Dynamo.transact`."""
-    operation = {"TableName": table, "Key": to_item(key)}
-    return {"Update": _conditional(operation, condition, changes)}
-
-
-def delete(
-    table: str, key: Mapping[str, object], *, condition: ConditionLike | None = None
-) -> dict[str, Any]:
-    """A Delete for `Dynamo.transact`."""
-    return {"Delete": _conditional({"TableName": table, "Key": to_item(key)}, condition)}
-
-
-def check(table: str, key: Mapping[str, object], condition: ConditionLike) -> dict[str, Any]:
-    """A ConditionCheck for `Dynamo.transact`."""
-    return {"ConditionCheck": _conditional({"TableName": table, "Key": to_item(key)}, condition)}
 
 
 def _query_params(
@@ -329,18 +279,21 @@ class Dynamo:
             else:
                 raise ServiceUnavailable("DynamoDB left writes unprocessed; retry shortly")
 
-    async def transact(self, items: Sequence[dict[str, Any]]) -> None:
-        """Write `items` (made by `put`, `update`, `delete`, `check`) all or none.
+    async def transact(self, items: Sequence[TransactItem]) -> None:
+        """Write `items` all or none.
 
-        Transactions that collide with others on an item are retried; failed conditions raise
-        `TransactionCancelled`.
+        Transactions that collide with others on an item are retried; when conditions fail,
+        the error of the first failed item is raised (`server.store.transactions`).
         """
         for attempt in range(TRANSACTION_RETRIES):
             try:
                 await self._call(
                     self._client.transact_write_items,
                     # The token makes botocore's own retries of this attempt idempotent.
-                    {"TransactItems": list(items), "ClientRequestToken": uuid.uuid4().hex},
+                    {
+                        "TransactItems": [item.request for item in items],
+                        "ClientRequestToken": uuid.uuid4().hex,
+                    },
                 )
                 return
             except ClientError as error:
@@ -349,13 +302,7 @@ class Dynamo:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 if "ConditionalCheckFailed" in codes:
-                    raise TransactionCancelled(
-                        {
-                            index: from_item(reason["Item"]) if reason.get("Item") else None
-                            for index, reason in enumerate(reasons)
-                            if reason.get("Code") == "ConditionalCheckFailed"
-                        }
-                    ) from None
+                    raise refusal(items, reasons) from None
                 if not codes & {
                     "TransactionConflict",
                     "ThrottlingError",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import EnvVar, Project
-from server.store.children import ChildTable, LostRace, ProjectLists
-from server.store.dynamo import Dynamo, TransactionCancelled, delete, put, update
+from server.store.children import ChildTable, ProjectLists
+from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
+from server.store.transactions import LostRace, TransactionCancelled, delete, put, update
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["EnvVarStore"]

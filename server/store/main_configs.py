@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import MainConfig
-from server.store.children import LIVE_PROJECT, ChildTable, LostRace, ProjectLists, at_version
-from server.store.dynamo import Dynamo, TransactionCancelled, put, update
+from server.store.children import LIVE_PROJECT, ChildTable, ProjectLists, at_version
+from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
+from server.store.transactions import (
+    LostRace,
+    TransactionCancelled,
+    TransactItem,
+    put,
+    update,
+)
 
 __all__ = ["MainConfigStore"]
 
@@ -38,7 +45,7 @@ class MainConfigStore(ChildTable[MainConfig]):
         )
         await self._transact(new, write)
 
-    async def _transact(self, config: MainConfig, write: dict[str, object]) -> None:
+    async def _transact(self, config: MainConfig, write: TransactItem) -> None:
         reference = update(
             self._lists.table,
             self._lists.key(config.user_id, config.project_id),

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Sequence
 
 from server.errors import Conflict, NotFound
 from server.models import Project
-from server.store.children import LIVE_PROJECT, LostRace, at_version, settle
+from server.store.children import LIVE_PROJECT, at_version, settle
 from server.store.codec import Item
-from server.store.dynamo import ConditionFailed, Dynamo, TransactionCancelled, delete, put
+from server.store.dynamo import ConditionFailed, Dynamo
 from server.store.expressions import Attr, Condition, Update, all_of, if_not_exists, user_partition
+from server.store.transactions import LostRace, TransactionCancelled, delete, put
 from server.store.usage import COUNTED_LISTS, Usage
 
 __all__ = ["DeploymentKey", "ProjectKey", "ProjectStore"]

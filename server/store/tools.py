@@ -9,14 +9,14 @@ of a project's tools never see them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from server.errors import Conflict, NotFound
 from server.models import Project, Tool, name_reservation_id
-from server.store.children import ChildTable, LostRace, ProjectLists, at_version
+from server.store.children import ChildTable, ProjectLists, at_version
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, TransactionCancelled, delete, put
+from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, user_partition
+from server.store.transactions import LostRace, TransactionCancelled, TransactItem, delete, put
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["ToolStore"]
@@ -103,7 +103,7 @@ class ToolStore(ChildTable[Tool]):
         )
         return [item async for item in items]
 
-    def _reserve(self, tool: Tool) -> dict[str, Any]:
+    def _reserve(self, tool: Tool) -> TransactItem:
         reservation = {
             "userId": tool.user_id,
             "toolId": name_reservation_id(tool.name),
@@ -112,7 +112,7 @@ class ToolStore(ChildTable[Tool]):
         }
         return put(self.table, reservation, condition=Attr("toolId").not_exists())
 
-    def _release(self, tool: Tool) -> dict[str, Any]:
+    def _release(self, tool: Tool) -> TransactItem:
         # Tools written by other programs may have no reservation: nothing to release then.
         return delete(
             self.table,

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from server import quotas
 from server.errors import QuotaExceeded
 from server.store.codec import Item
-from server.store.dynamo import ConditionFailed, Dynamo, TransactionCancelled, update
+from server.store.dynamo import ConditionFailed, Dynamo
 from server.store.expressions import Attr, Update, all_of, user_partition
+from server.store.transactions import TransactionCancelled, TransactItem, update
 
 __all__ = [
     "COUNTED_LISTS",
@@ -112,9 +112,7 @@ class Usage:
     def key(self, user_id: str) -> dict[str, str]:
         return {"userId": user_id, "toolId": USAGE_ID}
 
-    async def transact(
-        self, user_id: str, items: Sequence[dict[str, Any]], changes: Changes
-    ) -> None:
+    async def transact(self, user_id: str, items: Sequence[TransactItem], changes: Changes) -> None:
         """Write `items` and apply `changes` to the user's usage, all or none.
 
         `QuotaExceeded` if a counter would pass its quota; `TransactionCancelled` (indexes of
@@ -129,9 +127,7 @@ class Usage:
         if not await self._attempt(user_id, items, changes):
             raise RuntimeError(f"the usage item of {user_id!r} vanished after being counted")
 
-    async def _attempt(
-        self, user_id: str, items: Sequence[dict[str, Any]], changes: Changes
-    ) -> bool:
+    async def _attempt(self, user_id: str, items: Sequence[TransactItem], changes: Changes) -> bool:
         """Run the transaction; False when the usage item is missing."""
         at = len(items)
         try:
@@ -146,7 +142,7 @@ class Usage:
             raise _exceeded(usage, changes) from None
         return True
 
-    def _change(self, user_id: str, changes: Changes) -> dict[str, Any]:
+    def _change(self, user_id: str, changes: Changes) -> TransactItem:
         additions = Update()
         conditions = [Attr("toolId").exists()]
         for counter, by in changes.items():
