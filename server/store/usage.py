@@ -28,7 +28,7 @@ from server.errors import QuotaExceeded
 from server.store.codec import Item
 from server.store.dynamo import ConditionFailed, Dynamo
 from server.store.expressions import Attr, Update, all_of, user_partition
-from server.store.transactions import TransactionCancelled, TransactItem, update
+from server.store.transactions import TransactItem, update
 
 __all__ = [
     "COUNTED_LISTS",
@@ -115,8 +115,8 @@ class Usage:
     async def transact(self, user_id: str, items: Sequence[TransactItem], changes: Changes) -> None:
         """Write `items` and apply `changes` to the user's usage, all or none.
 
-        `QuotaExceeded` if a counter would pass its quota; `TransactionCancelled` (indexes of
-        `items`) if conditions of `items` failed, which then take precedence.
+        `QuotaExceeded` if a counter would pass its quota; if conditions of `items` fail, the
+        error they declare takes precedence (the usage item comes last in the transaction).
         """
         if not changes:
             await self._dynamo.transact(items)
@@ -129,17 +129,10 @@ class Usage:
 
     async def _attempt(self, user_id: str, items: Sequence[TransactItem], changes: Changes) -> bool:
         """Run the transaction; False when the usage item is missing."""
-        at = len(items)
         try:
             await self._dynamo.transact([*items, self._change(user_id, changes)])
-        except TransactionCancelled as cancelled:
-            own = {index: item for index, item in cancelled.failed.items() if index != at}
-            if own:
-                raise TransactionCancelled(own) from None
-            usage = cancelled.failed[at]
-            if usage is None:
-                return False
-            raise _exceeded(usage, changes) from None
+        except _Uncounted:
+            return False
         return True
 
     def _change(self, user_id: str, changes: Changes) -> TransactItem:
@@ -150,7 +143,13 @@ class Usage:
             if by > 0:
                 # Room for `by` more: the count now is at most the quota less `by`.
                 conditions.append(Attr(counter).le(COUNTERS[counter].limit - by))
-        return update(self._table, self.key(user_id), additions, condition=all_of(*conditions))
+        return update(
+            self._table,
+            self.key(user_id),
+            additions,
+            condition=all_of(*conditions),
+            otherwise=lambda usage: _Uncounted() if usage is None else _exceeded(usage, changes),
+        )
 
     async def initialize(self, user_id: str) -> None:
         """Put the user's usage item, counted from the project items, unless it exists."""
@@ -187,10 +186,14 @@ class Usage:
         return {counter: int(item.get(counter, 0)) for counter in COUNTERS}
 
 
-def _exceeded(usage: Item, changes: Changes) -> QuotaExceeded:
+class _Uncounted(Exception):
+    """The account has no usage item yet: it is counted, and the transaction run again."""
+
+
+def _exceeded(usage: Item, changes: Changes) -> Exception:
     """The quota that refused `changes` to `usage`."""
     for counter, by in changes.items():
         quota = COUNTERS[counter]
         if by > 0 and int(usage.get(counter, 0)) + by > quota.limit:
             return quota.exceeded()
-    raise RuntimeError(f"the usage item refused {dict(changes)} within every quota: {usage}")
+    return RuntimeError(f"the usage item refused {dict(changes)} within every quota: {usage}")
