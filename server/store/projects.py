@@ -10,7 +10,7 @@ from server.store.children import LIVE_PROJECT, at_version, settle
 from server.store.codec import Item
 from server.store.dynamo import ConditionFailed, Dynamo
 from server.store.expressions import Attr, Condition, Update, all_of, if_not_exists, user_partition
-from server.store.transactions import LostRace, TransactionCancelled, delete, put
+from server.store.transactions import delete, gone_or_lost, put
 from server.store.usage import COUNTED_LISTS, Usage
 
 __all__ = ["DeploymentKey", "ProjectKey", "ProjectStore"]
@@ -137,15 +137,11 @@ class ProjectStore:
                 self._table,
                 key,
                 condition=all_of(DELETING.exists(), *_lengths_are(lengths)),
+                otherwise=gone_or_lost(NotFound("project", project_id)),
             )
             changes = {"projects": -1}
             changes.update({COUNTED_LISTS[a].counter: -n for a, n in lengths.items() if n})
-            try:
-                await self._usage.transact(user_id, [write], changes)
-            except TransactionCancelled as cancelled:
-                if cancelled.failed.get(0, {}) is None:
-                    raise NotFound("project", project_id) from None
-                raise LostRace from None
+            await self._usage.transact(user_id, [write], changes)
 
         await settle(attempt)
 
