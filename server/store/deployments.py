@@ -28,14 +28,7 @@ from server.store.children import LIVE_PROJECT, ChildTable, ProjectLists, at_ver
 from server.store.codec import Item
 from server.store.dynamo import BATCH_GET_LIMIT, Dynamo
 from server.store.expressions import Attr, Condition, Update, all_of
-from server.store.transactions import (
-    LostRace,
-    TransactionCancelled,
-    TransactItem,
-    delete,
-    put,
-    update,
-)
+from server.store.transactions import LostRace, TransactItem, delete, gone_or_lost, put, update
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
@@ -82,15 +75,19 @@ class DeploymentStore(ChildTable[Deployment]):
             deployment.deployment_id,
         ]
         recent = await self._recent_after(deployment, project, ids)
-        items = [
-            put(self.table, deployment.to_item(), condition=Attr("deploymentId").not_exists()),
-            self._claim(deployment, project.deployment_ids, ids, recent),
-            *(self._prune(deployment.user_id, pruned_id) for pruned_id in pruned),
-        ]
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            raise _refusal(cancelled.failed, deployment.project_id, pruned) from None
+        # In the order their errors take precedence: the project's, a pruned one's, the new one's.
+        await self.dynamo.transact(
+            [
+                self._claim(deployment, project.deployment_ids, ids, recent),
+                *(self._prune(deployment, pruned_id) for pruned_id in pruned),
+                put(
+                    self.table,
+                    deployment.to_item(),
+                    condition=Attr("deploymentId").not_exists(),
+                    otherwise=RuntimeError("a new deployment's id collided with a stored one"),
+                ),
+            ]
+        )
         return pruned
 
     async def _recent_after(
@@ -142,17 +139,21 @@ class DeploymentStore(ChildTable[Deployment]):
             self._lists.key(deployment.user_id, deployment.project_id),
             changes,
             condition=LIVE_PROJECT & ACTIVE.not_exists() & unchanged,
+            otherwise=lambda project: _unclaimable(project, deployment.project_id),
         )
 
-    def _prune(self, user_id: str, deployment_id: str) -> TransactItem:
-        """Delete a deployment past the retention bound if it is finished. An id whose item is
-        missing (a list written by other programs) is dropped from the list all the same:
-        deleting it deletes nothing, and requiring it would block the project for good."""
+    def _prune(self, deployment: Deployment, pruned_id: str) -> TransactItem:
+        """Delete a deployment past the retention bound, as `deployment` is created, if it is
+        finished: else it is active without the project's slot, which makes the project busy.
+        An id whose item is missing (a list written by other programs) is dropped from the list
+        all the same: deleting it deletes nothing, and requiring it would block the project for
+        good."""
         return delete(
             self.table,
-            self.key(user_id, deployment_id),
+            self.key(deployment.user_id, pruned_id),
             condition=Attr("deploymentId").not_exists()
             | Attr("status").is_in(DeploymentStatus.SUCCESS.value, DeploymentStatus.FAILED.value),
+            otherwise=ProjectBusy(deployment.project_id, pruned_id),
         )
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
@@ -179,16 +180,12 @@ class DeploymentStore(ChildTable[Deployment]):
                 self.key(old.user_id, old.deployment_id),
                 changes,
                 condition=Attr("deploymentId").exists() & at_version(old.version),
+                otherwise=gone_or_lost(NotFound("deployment", old.deployment_id)),
             )
         ]
         if project is not None and (mirrored := self._mirror(project, new)) is not None:
             items.append(mirrored)
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            if cancelled.failed.get(0, {}) is None:
-                raise NotFound("deployment", old.deployment_id) from None
-            raise LostRace from None
+        await self.dynamo.transact(items)
 
     def _mirror(self, project: Project, new: Deployment) -> TransactItem | None:
         """The project's update for a change of its deployment to `new`: the deployment's
@@ -218,6 +215,7 @@ class DeploymentStore(ChildTable[Deployment]):
             self._lists.key(project.user_id, project.project_id),
             changes,
             condition=all_of(*conditions),
+            otherwise=LostRace(),
         )
 
     async def summaries(
@@ -285,16 +283,10 @@ def _past_retention(deployment_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(oldest))  # a transaction may write an item only once
 
 
-def _refusal(failed: dict[int, Item | None], project_id: str, pruned: list[str]) -> Exception:
-    """Why `create`'s transaction (the deployment, the project, the pruned ones) failed."""
-    if 1 in failed:
-        project = failed[1]
-        if project is None or "deleting" in project:
-            return NotFound("project", project_id)
-        if "activeDeploymentId" in project:
-            return ProjectBusy(project_id, project["activeDeploymentId"])
-        return LostRace()  # another create changed deploymentIds since it was read
-    for index, pruned_id in enumerate(pruned, start=2):
-        if index in failed:  # an active deployment the project's slot does not hold
-            return ProjectBusy(project_id, pruned_id)
-    return RuntimeError(f"a new deployment's id collided with a stored one: {sorted(failed)}")
+def _unclaimable(project: Item | None, project_id: str) -> Exception:
+    """Why a new deployment could not claim the project (as it was, None if absent)."""
+    if project is None or "deleting" in project:
+        return NotFound("project", project_id)
+    if "activeDeploymentId" in project:
+        return ProjectBusy(project_id, project["activeDeploymentId"])
+    return LostRace()  # another create changed deploymentIds since it was read
