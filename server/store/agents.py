@@ -11,10 +11,10 @@ from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
 from server.store.transactions import (
     LostRace,
-    TransactionCancelled,
     TransactItem,
     check,
     delete,
+    gone_or_lost,
     put,
     update,
 )
@@ -56,18 +56,18 @@ class AgentStore(ChildTable[Agent]):
         checked them.
         """
         items = [
-            put(self.table, agent.to_item(), condition=Attr("agentId").not_exists()),
+            # First, as its errors (the project gone, a quota reached) take precedence.
             self._lists.append(agent.user_id, agent.project_id, "agentIds", agent.agent_id),
+            # A new id already taken is a lost race too: the retry makes another.
+            put(
+                self.table,
+                agent.to_item(),
+                condition=Attr("agentId").not_exists(),
+                otherwise=LostRace(),
+            ),
             *self._tool_uses(agent, tools, builtin_checks),
         ]
-        try:
-            await self._usage.transact(agent.user_id, items, for_list("agentIds", 1))
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise self._lists.refusal(
-                    cancelled.failed[1], "agentIds", agent.project_id
-                ) from None
-            raise LostRace from None
+        await self._usage.transact(agent.user_id, items, for_list("agentIds", 1))
 
     async def replace(
         self,
@@ -85,12 +85,13 @@ class AgentStore(ChildTable[Agent]):
                 old.agent_id,
                 old.version,
                 new,
+                otherwise=gone_or_lost(NotFound("agent", old.agent_id)),
                 also={"toolIds": new.tool_ids or []},
             ),
             *self._tool_uses(new, used, builtin_checks),
             *self._tool_releases(old, released),
         ]
-        await self._transact_or_race(items, old, {})
+        await self.dynamo.transact(items)
 
     async def remove(self, agent: Agent, project: Project | None, released: Sequence[Tool]) -> None:
         items = [
@@ -98,6 +99,7 @@ class AgentStore(ChildTable[Agent]):
                 self.table,
                 self.key(agent.user_id, agent.agent_id),
                 condition=Attr("agentId").exists() & at_version(agent.version),
+                otherwise=gone_or_lost(NotFound("agent", agent.agent_id)),
             ),
             *self._tool_releases(agent, released),
         ]
@@ -107,23 +109,14 @@ class AgentStore(ChildTable[Agent]):
             if removal is not None:
                 items.append(removal)
                 changes = for_list("agentIds", -1)
-        await self._transact_or_race(items, agent, changes)
-
-    async def _transact_or_race(
-        self, items: list[TransactItem], agent: Agent, changes: Changes
-    ) -> None:
-        try:
-            await self._usage.transact(agent.user_id, items, changes)
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed and cancelled.failed[0] is None:
-                raise NotFound("agent", agent.agent_id) from None
-            raise LostRace from None
+        await self._usage.transact(agent.user_id, items, changes)
 
     def _tool_uses(
         self, agent: Agent, tools: Sequence[Tool], builtin_names: Sequence[str]
     ) -> list[TransactItem]:
         """Mark each tool as used by the agent, if it still has its name in the agent's project;
-        and check each built-in tool is still active."""
+        and check each built-in tool is still active. Else the caller's check of them lost a
+        race."""
         uses = [
             update(
                 self._tools,
@@ -132,11 +125,14 @@ class AgentStore(ChildTable[Agent]):
                 condition=Attr("toolId").exists()
                 & Attr("name").eq(tool.name)
                 & Attr("projectId").eq(agent.project_id),
+                otherwise=LostRace(),
             )
             for tool in tools
         ]
         checks = [
-            check(self._builtins, {"toolName": name}, Attr("isActive").eq(True))
+            check(
+                self._builtins, {"toolName": name}, Attr("isActive").eq(True), otherwise=LostRace()
+            )
             for name in builtin_names
         ]
         return uses + checks
@@ -148,6 +144,7 @@ class AgentStore(ChildTable[Agent]):
                 {"userId": tool.user_id, "toolId": tool.tool_id},
                 Update().delete(USED_BY, {agent.agent_id}),
                 condition=Attr("toolId").exists(),
+                otherwise=LostRace(),
             )
             for tool in tools
         ]

@@ -9,7 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from server.errors import DomainError, NotFound, ServiceUnavailable
+from server.errors import NotFound, ServiceUnavailable
 from server.models import Project
 from server.store.codec import Item
 from server.store.dynamo import Dynamo
@@ -21,7 +21,7 @@ from server.store.expressions import (
     list_append,
     user_partition,
 )
-from server.store.transactions import LostRace, TransactItem, check, update
+from server.store.transactions import LostRace, Refusal, TransactItem, check, update
 from server.store.usage import COUNTED_LISTS
 
 __all__ = ["LIVE_PROJECT", "ChildTable", "ProjectLists", "at_version", "settle"]
@@ -120,11 +120,13 @@ class ChildTable(Generic[ModelT]):
         old_version: int,
         new: Named,
         *,
+        otherwise: Refusal,
         unless: Condition | None = None,
         also: Mapping[str, object] | None = None,
     ) -> TransactItem:
         """An Update writing `new`'s name and config (and the attributes `also` gives, e.g.
-        `toolIds`), if the item is still at `old_version` (and `unless` holds)."""
+        `toolIds`), if the item is still at `old_version` (and `unless` holds); `otherwise`
+        says what it means if not."""
         changes = (
             Update()
             .set(Attr("name"), new.name)
@@ -140,6 +142,7 @@ class ChildTable(Generic[ModelT]):
             self.key(user_id, item_id),
             changes,
             condition=condition if unless is None else condition & unless,
+            otherwise=otherwise,
         )
 
     async def keys_of_project(self, user_id: str, project_id: str) -> list[Item]:
@@ -164,11 +167,17 @@ class ProjectLists:
         return {"userId": user_id, "projectId": project_id}
 
     def require_live(self, user_id: str, project_id: str) -> TransactItem:
-        return check(self.table, self.key(user_id, project_id), LIVE_PROJECT)
+        """A check that the project can take children; else it is not found."""
+        return check(
+            self.table,
+            self.key(user_id, project_id),
+            LIVE_PROJECT,
+            otherwise=NotFound("project", project_id),
+        )
 
     def append(self, user_id: str, project_id: str, attribute: str, child_id: str) -> TransactItem:
-        """Append `child_id` to the list, if the project can take children and the list has
-        room under its per-project quota."""
+        """Append `child_id` to the list, if the project can take children (else it is not
+        found) and the list has room under its per-project quota (else that is exceeded)."""
         ids = Attr(attribute)
         return update(
             self.table,
@@ -176,16 +185,8 @@ class ProjectLists:
             Update().set(ids, list_append(if_not_exists(ids, []), [child_id])),
             condition=LIVE_PROJECT
             & (ids.not_exists() | ids.size().lt(COUNTED_LISTS[attribute].quota.limit)),
+            otherwise=lambda project: _unappendable(project, attribute, project_id),
         )
-
-    def refusal(self, project: Item | None, attribute: str, project_id: str) -> DomainError:
-        """Why an `append` to `attribute` failed, given the project item as it was."""
-        if project is None or "deleting" in project:
-            return NotFound("project", project_id)
-        quota = COUNTED_LISTS[attribute].quota
-        if len(project.get(attribute) or []) >= quota.limit:
-            return quota.exceeded()
-        raise RuntimeError(f"an append to {attribute} failed on a live project with room")
 
     def remove(
         self, project: Project, attribute: str, ids: list[str], child_id: str
@@ -203,7 +204,18 @@ class ProjectLists:
             self.key(project.user_id, project.project_id),
             Update().remove(listed),
             condition=listed.eq(child_id),
+            otherwise=LostRace(),
         )
+
+
+def _unappendable(project: Item | None, attribute: str, project_id: str) -> Exception:
+    """Why an `append` to `attribute` failed, given the project item as it was."""
+    if project is None or "deleting" in project:
+        return NotFound("project", project_id)
+    quota = COUNTED_LISTS[attribute].quota
+    if len(project.get(attribute) or []) >= quota.limit:
+        return quota.exceeded()
+    return RuntimeError(f"an append to {attribute} failed on a live project with room")
 
 
 def at_version(version: int) -> Condition:

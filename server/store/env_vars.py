@@ -7,7 +7,7 @@ from server.models import EnvVar, Project
 from server.store.children import ChildTable, ProjectLists
 from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
-from server.store.transactions import LostRace, TransactionCancelled, delete, put, update
+from server.store.transactions import LostRace, delete, put, update
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["EnvVarStore"]
@@ -25,21 +25,23 @@ class EnvVarStore(ChildTable[EnvVar]):
     async def put_new(self, variable: EnvVar) -> None:
         """Write a new variable and list it in its project (a new key counts against quotas)."""
         items = [
-            put(self.table, variable.to_item(), condition=Attr("envId").not_exists()),
+            # First, as its errors (the project gone, a quota reached) take precedence.
             self._lists.append(variable.user_id, variable.project_id, "envIds", variable.env_id),
+            # The key set meanwhile by another request: the retry replaces its value.
+            put(
+                self.table,
+                variable.to_item(),
+                condition=Attr("envId").not_exists(),
+                otherwise=LostRace(),
+            ),
         ]
-        try:
-            await self._usage.transact(variable.user_id, items, for_list("envIds", 1))
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise self._lists.refusal(
-                    cancelled.failed[1], "envIds", variable.project_id
-                ) from None
-            raise LostRace from None
+        await self._usage.transact(variable.user_id, items, for_list("envIds", 1))
 
     async def replace(self, variable: EnvVar) -> None:
         """Give an existing variable its new value and secrecy."""
+        # In the order their errors take precedence: the project's, then the variable's.
         items = [
+            self._lists.require_live(variable.user_id, variable.project_id),
             update(
                 self.table,
                 self.key(variable.user_id, variable.env_id),
@@ -48,15 +50,10 @@ class EnvVarStore(ChildTable[EnvVar]):
                 .set(Attr("secret"), variable.secret)
                 .set(Attr("updatedAt"), variable.updated_at),
                 condition=Attr("envId").exists(),
+                otherwise=LostRace(),  # deleted meanwhile: the retry sets it anew
             ),
-            self._lists.require_live(variable.user_id, variable.project_id),
         ]
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise NotFound("project", variable.project_id) from None
-            raise LostRace from None
+        await self.dynamo.transact(items)
 
     async def remove(self, variable: EnvVar, project: Project) -> None:
         items = [
@@ -64,6 +61,7 @@ class EnvVarStore(ChildTable[EnvVar]):
                 self.table,
                 self.key(variable.user_id, variable.env_id),
                 condition=Attr("envId").exists(),
+                otherwise=NotFound("environment variable", variable.key),
             )
         ]
         removal = self._lists.remove(project, "envIds", project.env_ids, variable.env_id)
@@ -71,9 +69,4 @@ class EnvVarStore(ChildTable[EnvVar]):
         if removal is not None:
             items.append(removal)
             changes = for_list("envIds", -1)
-        try:
-            await self._usage.transact(variable.user_id, items, changes)
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed:
-                raise NotFound("environment variable", variable.key) from None
-            raise LostRace from None
+        await self._usage.transact(variable.user_id, items, changes)

@@ -7,13 +7,7 @@ from server.models import MainConfig
 from server.store.children import LIVE_PROJECT, ChildTable, ProjectLists, at_version
 from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
-from server.store.transactions import (
-    LostRace,
-    TransactionCancelled,
-    TransactItem,
-    put,
-    update,
-)
+from server.store.transactions import LostRace, TransactItem, put, update
 
 __all__ = ["MainConfigStore"]
 
@@ -30,7 +24,13 @@ class MainConfigStore(ChildTable[MainConfig]):
         """Create the project's main config and point the project's `mainAgentConfig` at it."""
         await self._transact(
             config,
-            put(self.table, config.to_item(), condition=Attr("configId").not_exists()),
+            # Created meanwhile by another request: the retry replaces it.
+            put(
+                self.table,
+                config.to_item(),
+                condition=Attr("configId").not_exists(),
+                otherwise=LostRace(),
+            ),
         )
 
     async def replace(self, old: MainConfig, new: MainConfig) -> None:
@@ -42,19 +42,18 @@ class MainConfigStore(ChildTable[MainConfig]):
             .set(Attr("updatedAt"), new.updated_at)
             .set(Attr("version"), new.version),
             condition=Attr("configId").exists() & at_version(old.version),
+            otherwise=LostRace(),
         )
         await self._transact(new, write)
 
     async def _transact(self, config: MainConfig, write: TransactItem) -> None:
+        """Write the config, and point the project at it, first: its error (the project gone)
+        takes precedence."""
         reference = update(
             self._lists.table,
             self._lists.key(config.user_id, config.project_id),
             Update().set(Attr("mainAgentConfig"), config.config_id),
             condition=LIVE_PROJECT,
+            otherwise=NotFound("project", config.project_id),
         )
-        try:
-            await self.dynamo.transact([write, reference])
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise NotFound("project", config.project_id) from None
-            raise LostRace from None
+        await self.dynamo.transact([reference, write])
