@@ -15,7 +15,6 @@ from server.store.transactions import (
     check,
     delete,
     gone_or_lost,
-    put,
     update,
 )
 from server.store.usage import Changes, Usage, for_list
@@ -59,12 +58,7 @@ class AgentStore(ChildTable[Agent]):
             # First, as its errors (the project gone, a quota reached) take precedence.
             self._lists.append(agent.user_id, agent.project_id, "agentIds", agent.agent_id),
             # A new id already taken is a lost race too: the retry makes another.
-            put(
-                self.table,
-                agent.to_item(),
-                condition=Attr("agentId").not_exists(),
-                otherwise=LostRace(),
-            ),
+            self.insert(agent.to_item(), otherwise=LostRace()),
             *self._tool_uses(agent, tools, builtin_checks),
         ]
         await self._usage.transact(agent.user_id, items, for_list("agentIds", 1))

@@ -21,7 +21,7 @@ from server.store.expressions import (
     list_append,
     user_partition,
 )
-from server.store.transactions import LostRace, Refusal, TransactItem, check, update
+from server.store.transactions import LostRace, Refusal, TransactItem, check, put, update
 from server.store.usage import COUNTED_LISTS
 
 __all__ = ["LIVE_PROJECT", "ChildTable", "ProjectLists", "at_version", "settle"]
@@ -112,6 +112,13 @@ class ChildTable(Generic[ModelT]):
             self.table, user_partition(user_id), where=Attr("projectId").exists()
         )
         return [self.parse(item) for item in items], not more
+
+    def insert(self, item: Mapping[str, object], *, otherwise: Refusal | None) -> TransactItem:
+        """A Put of a new item, on condition that its key is free; `otherwise` says what it
+        means if not."""
+        return put(
+            self.table, item, condition=Attr(self.sort_key).not_exists(), otherwise=otherwise
+        )
 
     def revise(
         self,

@@ -28,7 +28,7 @@ from server.store.children import LIVE_PROJECT, ChildTable, ProjectLists, at_ver
 from server.store.codec import Item
 from server.store.dynamo import BATCH_GET_LIMIT, Dynamo
 from server.store.expressions import Attr, Condition, Update, all_of
-from server.store.transactions import LostRace, TransactItem, delete, gone_or_lost, put, update
+from server.store.transactions import LostRace, TransactItem, delete, gone_or_lost, update
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
@@ -80,10 +80,8 @@ class DeploymentStore(ChildTable[Deployment]):
             [
                 self._claim(deployment, project.deployment_ids, ids, recent),
                 *(self._prune(deployment, pruned_id) for pruned_id in pruned),
-                put(
-                    self.table,
+                self.insert(
                     deployment.to_item(),
-                    condition=Attr("deploymentId").not_exists(),
                     otherwise=RuntimeError("a new deployment's id collided with a stored one"),
                 ),
             ]

@@ -7,7 +7,7 @@ from server.models import EnvVar, Project
 from server.store.children import ChildTable, ProjectLists
 from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
-from server.store.transactions import LostRace, delete, put, update
+from server.store.transactions import LostRace, delete, update
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["EnvVarStore"]
@@ -28,12 +28,7 @@ class EnvVarStore(ChildTable[EnvVar]):
             # First, as its errors (the project gone, a quota reached) take precedence.
             self._lists.append(variable.user_id, variable.project_id, "envIds", variable.env_id),
             # The key set meanwhile by another request: the retry replaces its value.
-            put(
-                self.table,
-                variable.to_item(),
-                condition=Attr("envId").not_exists(),
-                otherwise=LostRace(),
-            ),
+            self.insert(variable.to_item(), otherwise=LostRace()),
         ]
         await self._usage.transact(variable.user_id, items, for_list("envIds", 1))
 

@@ -7,7 +7,7 @@ from server.models import MainConfig
 from server.store.children import LIVE_PROJECT, ChildTable, ProjectLists, at_version
 from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, Update
-from server.store.transactions import LostRace, TransactItem, put, update
+from server.store.transactions import LostRace, TransactItem, update
 
 __all__ = ["MainConfigStore"]
 
@@ -25,12 +25,7 @@ class MainConfigStore(ChildTable[MainConfig]):
         await self._transact(
             config,
             # Created meanwhile by another request: the retry replaces it.
-            put(
-                self.table,
-                config.to_item(),
-                condition=Attr("configId").not_exists(),
-                otherwise=LostRace(),
-            ),
+            self.insert(config.to_item(), otherwise=LostRace()),
         )
 
     async def replace(self, old: MainConfig, new: MainConfig) -> None:

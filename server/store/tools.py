@@ -14,7 +14,7 @@ from server.store.children import ChildTable, ProjectLists, at_version
 from server.store.codec import Item
 from server.store.dynamo import Dynamo
 from server.store.expressions import Attr, user_partition
-from server.store.transactions import LostRace, Refusal, TransactItem, delete, put
+from server.store.transactions import LostRace, Refusal, TransactItem, delete
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["ToolStore"]
@@ -45,7 +45,7 @@ class ToolStore(ChildTable[Tool]):
         items = [
             self._reserve(tool),
             self._lists.append(tool.user_id, tool.project_id, "toolIds", tool.tool_id),
-            put(self.table, tool.to_item(), condition=Attr("toolId").not_exists()),
+            self.insert(tool.to_item(), otherwise=None),  # a new ULID, never taken
         ]
         await self._usage.transact(tool.user_id, items, for_list("toolIds", 1))
 
@@ -106,11 +106,8 @@ class ToolStore(ChildTable[Tool]):
             "toolRef": tool.tool_id,
             "reservedFor": tool.project_id,
         }
-        return put(
-            self.table,
-            reservation,
-            condition=Attr("toolId").not_exists(),
-            otherwise=Conflict(f"a tool named {tool.name!r} already exists"),
+        return self.insert(
+            reservation, otherwise=Conflict(f"a tool named {tool.name!r} already exists")
         )
 
     def _release(self, tool: Tool) -> TransactItem:

@@ -11,9 +11,8 @@ from server.models import DeploymentStatus, now_iso
 from server.store import Store
 from server.store.dynamo import Expression
 from tests.conftest import GraphQLClient
+from tests.schema.test_deployment import deploy, new_project
 
-CREATE_PROJECT = "mutation($name: String!) { createProject(input: {name: $name}) { id } }"
-DEPLOY = "mutation($projectId: ID!) { createDeployment(projectId: $projectId) { id } }"
 EXPRESSIONS = (
     "ConditionExpression",
     "UpdateExpression",
@@ -61,8 +60,8 @@ async def test_a_change_of_a_deployment_its_projects_summary_lacks_sends_only_us
     client: GraphQLClient, store: Store, user_id: str
 ) -> None:
     # given a PENDING deployment whose project's summary does not list it
-    project_id = (await client.data(CREATE_PROJECT, {"name": "Summarized"}))["createProject"]["id"]
-    deployment_id = (await client.data(DEPLOY, {"projectId": project_id}))["createDeployment"]["id"]
+    project_id = await new_project(client)
+    deployment_id = (await deploy(client, project_id))["id"]
     await store.dynamo.update_item(
         store.tables.projects,
         {"userId": user_id, "projectId": project_id},

@@ -27,27 +27,15 @@ from server.store.transactions import (
     update,
 )
 from tests.conftest import GraphQLClient
-
-CREATE_PROJECT = "mutation($name: String!) { createProject(input: {name: $name}) { id } }"
-SET_ENV_VAR = """
-mutation($projectId: ID!, $input: EnvVarInput!) {
-  setEnvVar(projectId: $projectId, input: $input) { id }
-}
-"""
-SET_MAIN_CONFIG = """
-mutation($projectId: ID!, $input: MainAgentConfigInput!) {
-  setMainConfig(projectId: $projectId, input: $input) { id }
-}
-"""
-CREATE_TOOL = """
-mutation($projectId: ID!, $input: ToolInput!) {
-  createTool(projectId: $projectId, input: $input) { id }
-}
-"""
-DEPLOY = "mutation($projectId: ID!) { createDeployment(projectId: $projectId) { id } }"
-CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
-
-MODEL = {"region": "us-east-1", "modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
+from tests.schema.test_deployment import (
+    CANCEL,
+    CREATE_TOOL,
+    MODEL,
+    SET_ENV_VAR,
+    SET_MAIN_CONFIG,
+    deploy,
+    new_project,
+)
 
 
 def env_key(user_id: str, name: str) -> dict[str, str]:
@@ -166,13 +154,6 @@ async def test_gone_or_lost_tells_a_missing_item_from_one_changed_since_it_was_r
         await store.dynamo.transact([at_first_version("absent")])
 
 
-async def new_project(client: GraphQLClient) -> str:
-    project_id: str = (await client.data(CREATE_PROJECT, {"name": "Precedence"}))["createProject"][
-        "id"
-    ]
-    return project_id
-
-
 async def test_replacing_a_gone_variable_of_a_project_being_deleted_is_the_project_not_found(
     client: GraphQLClient, store: Store, user_id: str
 ) -> None:
@@ -239,9 +220,9 @@ async def test_a_create_refused_by_the_held_slot_and_an_active_pruned_deployment
     # while the oldest, to be pruned by the next create, is active too (written elsewhere)
     lower_quotas(DEPLOYMENTS_PER_PROJECT=2)
     project_id = await new_project(client)
-    oldest = (await client.data(DEPLOY, {"projectId": project_id}))["createDeployment"]["id"]
+    oldest = (await deploy(client, project_id))["id"]
     await client.data(CANCEL, {"id": oldest})
-    holder = (await client.data(DEPLOY, {"projectId": project_id}))["createDeployment"]["id"]
+    holder = (await deploy(client, project_id))["id"]
     await store.dynamo.update_item(
         store.tables.deployments,
         {"userId": user_id, "deploymentId": oldest},
