@@ -32,8 +32,8 @@ from server.store.transactions import LostRace, TransactItem, delete, gone_or_lo
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
-# The project's one active (PENDING or DEPLOYING) deployment.
-ACTIVE = Attr("activeDeploymentId")
+# The project's slot for its one active (PENDING or DEPLOYING) deployment.
+SLOT = Attr("activeDeploymentId")
 # What a listing reads when the query selects neither `config` nor `logs`.
 SUMMARY_ATTRIBUTES = (
     "userId",
@@ -126,7 +126,7 @@ class DeploymentStore(ChildTable[Deployment]):
         The whole list is written: DynamoDB refuses an update whose SET and REMOVE overlap
         (`deploymentIds` and `deploymentIds[0]`)."""
         listed, summary = Attr("deploymentIds"), Attr("recentDeployments")
-        changes = Update().set(ACTIVE, deployment.deployment_id).set(listed, ids)
+        changes = Update().set(SLOT, deployment.deployment_id).set(listed, ids)
         if recent is not None:
             changes = changes.set(summary, [entry.to_item() for entry in recent])
         else:
@@ -136,7 +136,7 @@ class DeploymentStore(ChildTable[Deployment]):
             self._lists.table,
             self._lists.key(deployment.user_id, deployment.project_id),
             changes,
-            condition=LIVE_PROJECT & ACTIVE.not_exists() & unchanged,
+            condition=LIVE_PROJECT & SLOT.not_exists() & unchanged,
             otherwise=lambda project: _unclaimable(project, deployment.project_id),
         )
 
@@ -204,8 +204,8 @@ class DeploymentStore(ChildTable[Deployment]):
                 changes = changes.remove(summary)
                 conditions.append(Attr("projectId").exists())  # never makes a new item
         if not new.status.is_active and project.active_deployment_id == new.deployment_id:
-            changes = changes.remove(ACTIVE)
-            conditions.append(ACTIVE.eq(new.deployment_id))
+            changes = changes.remove(SLOT)
+            conditions.append(SLOT.eq(new.deployment_id))
         if not conditions:
             return None
         return update(
