@@ -14,7 +14,7 @@ from server.catalog import load_catalog
 from server.store import instrument
 from server.store.agents import AgentStore
 from server.store.builtin_tools import BuiltinToolStore
-from server.store.child_tables import LostRace, ProjectLists, settle
+from server.store.child_tables import ProjectLists, settle
 from server.store.client import ClientOptions, open_client
 from server.store.deployments import DeploymentStore
 from server.store.dynamo import Dynamo
@@ -25,6 +25,7 @@ from server.store.projects import ProjectKey, ProjectStore
 from server.store.readiness import unready_tables
 from server.store.tables import TableNames, create_tables
 from server.store.tools import ToolStore
+from server.store.transactions import LostRace
 from server.store.usage import Usage
 
 __all__ = [

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from server.errors import NotFound
 from server.models import Agent, Project, Tool
-from server.store.child_tables import ChildTable, LostRace, ProjectLists, and_, at_version
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, check, delete, put, update
+from server.store.child_tables import ChildTable, ProjectLists, at_version
+from server.store.dynamo import Dynamo
+from server.store.expressions import Attr, Update
+from server.store.transactions import (
+    LostRace,
+    TransactItem,
+    check,
+    delete,
+    gone_or_lost,
+    update,
+)
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["AgentStore"]
+
+# A tool's set of the agents that use it.
+USED_BY = Attr("usedBy")
 
 
 class AgentStore(ChildTable[Agent]):
@@ -44,18 +55,13 @@ class AgentStore(ChildTable[Agent]):
         checked them.
         """
         items = [
-            put(self.table, agent.to_item(), condition=Expression("attribute_not_exists(agentId)")),
+            # First, as its errors (the project gone, a quota reached) take precedence.
             self._lists.append(agent.user_id, agent.project_id, "agentIds", agent.agent_id),
+            # A new id already taken is a lost race too: the retry makes another.
+            self.insert(agent.to_item(), otherwise=LostRace()),
             *self._tool_uses(agent, tools, builtin_checks),
         ]
-        try:
-            await self._usage.transact(agent.user_id, items, for_list("agentIds", 1))
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise self._lists.refusal(
-                    cancelled.failed[1], "agentIds", agent.project_id
-                ) from None
-            raise LostRace from None
+        await self._usage.transact(agent.user_id, items, for_list("agentIds", 1))
 
     async def replace(
         self,
@@ -73,19 +79,21 @@ class AgentStore(ChildTable[Agent]):
                 old.agent_id,
                 old.version,
                 new,
-                also=Expression("toolIds = :toolIds", values={":toolIds": new.tool_ids or []}),
+                otherwise=gone_or_lost(NotFound("agent", old.agent_id)),
+                also={"toolIds": new.tool_ids or []},
             ),
             *self._tool_uses(new, used, builtin_checks),
             *self._tool_releases(old, released),
         ]
-        await self._transact_or_race(items, old, {})
+        await self.dynamo.transact(items)
 
     async def remove(self, agent: Agent, project: Project | None, released: Sequence[Tool]) -> None:
         items = [
             delete(
                 self.table,
                 self.key(agent.user_id, agent.agent_id),
-                condition=and_(Expression("attribute_exists(agentId)"), at_version(agent.version)),
+                condition=Attr("agentId").exists() & at_version(agent.version),
+                otherwise=gone_or_lost(NotFound("agent", agent.agent_id)),
             ),
             *self._tool_releases(agent, released),
         ]
@@ -95,53 +103,42 @@ class AgentStore(ChildTable[Agent]):
             if removal is not None:
                 items.append(removal)
                 changes = for_list("agentIds", -1)
-        await self._transact_or_race(items, agent, changes)
-
-    async def _transact_or_race(
-        self, items: list[dict[str, Any]], agent: Agent, changes: Changes
-    ) -> None:
-        try:
-            await self._usage.transact(agent.user_id, items, changes)
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed and cancelled.failed[0] is None:
-                raise NotFound("agent", agent.agent_id) from None
-            raise LostRace from None
+        await self._usage.transact(agent.user_id, items, changes)
 
     def _tool_uses(
         self, agent: Agent, tools: Sequence[Tool], builtin_names: Sequence[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[TransactItem]:
         """Mark each tool as used by the agent, if it still has its name in the agent's project;
-        and check each built-in tool is still active."""
+        and check each built-in tool is still active. Else the caller's check of them lost a
+        race."""
         uses = [
             update(
                 self._tools,
                 {"userId": tool.user_id, "toolId": tool.tool_id},
-                Expression("ADD usedBy :agent", values={":agent": {agent.agent_id}}),
-                condition=Expression(
-                    "attribute_exists(toolId) AND #name = :name AND projectId = :project",
-                    {"#name": "name"},
-                    {":name": tool.name, ":project": agent.project_id},
-                ),
+                Update().add(USED_BY, {agent.agent_id}),
+                condition=Attr("toolId").exists()
+                & Attr("name").eq(tool.name)
+                & Attr("projectId").eq(agent.project_id),
+                otherwise=LostRace(),
             )
             for tool in tools
         ]
         checks = [
             check(
-                self._builtins,
-                {"toolName": name},
-                Expression("isActive = :yes", values={":yes": True}),
+                self._builtins, {"toolName": name}, Attr("isActive").eq(True), otherwise=LostRace()
             )
             for name in builtin_names
         ]
         return uses + checks
 
-    def _tool_releases(self, agent: Agent, tools: Sequence[Tool]) -> list[dict[str, Any]]:
+    def _tool_releases(self, agent: Agent, tools: Sequence[Tool]) -> list[TransactItem]:
         return [
             update(
                 self._tools,
                 {"userId": tool.user_id, "toolId": tool.tool_id},
-                Expression("DELETE usedBy :agent", values={":agent": {agent.agent_id}}),
-                condition=Expression("attribute_exists(toolId)"),
+                Update().delete(USED_BY, {agent.agent_id}),
+                condition=Attr("toolId").exists(),
+                otherwise=LostRace(),
             )
             for tool in tools
         ]

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 from server.errors import NotFound
 from server.models import BuiltinTool
-from server.store.dynamo import ConditionFailed, Dynamo, Expression
+from server.store.dynamo import ConditionFailed, Dynamo
+from server.store.expressions import Attr, Update
 from server.store.usage import Quota
 
 __all__ = ["BuiltinToolStore"]
 
 CATALOG = Quota("BUILTIN_TOOLS", "the built-in tool catalog", "tools")
-EXISTS = Expression("attribute_exists(toolName)")
+EXISTS = Attr("toolName").exists()
 
 
 class BuiltinToolStore:
@@ -60,7 +61,7 @@ class BuiltinToolStore:
             item = await self._dynamo.update_item(
                 self._table,
                 {"toolName": name},
-                Expression("SET isActive = :active", values={":active": is_active}),
+                Update().set(Attr("isActive"), is_active),
                 condition=EXISTS,
             )
         except ConditionFailed:

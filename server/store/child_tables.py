@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from server.errors import DomainError, NotFound, ServiceUnavailable
+from server.errors import NotFound, ServiceUnavailable
 from server.models import Project, StoredConfig
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, Expression, check, update
+from server.store.dynamo import Dynamo
+from server.store.expressions import (
+    Attr,
+    Condition,
+    Update,
+    if_not_exists,
+    list_append,
+    user_partition,
+)
+from server.store.transactions import LostRace, Refusal, TransactItem, check, put, update
 from server.store.usage import COUNTED_LISTS
 
-__all__ = ["ChildTable", "LostRace", "ProjectLists", "and_", "at_version", "settle"]
+__all__ = ["LIVE_PROJECT", "ChildTable", "ProjectLists", "at_version", "settle"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
@@ -24,7 +33,7 @@ RACE_RETRIES = 10
 RACE_BACKOFF = 0.005  # seconds, doubled with each retry, up to RACE_BACKOFF_MAX
 RACE_BACKOFF_MAX = 0.2
 # A project that can take children: it exists and no cascade delete has begun on it.
-LIVE_PROJECT = "attribute_exists(projectId) AND attribute_not_exists(deleting)"
+LIVE_PROJECT = Attr("projectId").exists() & Attr("deleting").not_exists()
 
 
 class Named(Protocol):
@@ -38,10 +47,6 @@ class Named(Protocol):
     def version(self) -> int: ...
     @property
     def updated_at(self) -> str: ...
-
-
-class LostRace(Exception):
-    """Another writer changed what a transaction was conditioned on; read again and retry."""
 
 
 async def settle(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -104,11 +109,16 @@ class ChildTable(Generic[ModelT]):
         """The user's children found on the first page of their partition (one request, at
         most 1 MB read), and whether that page held them all."""
         items, more = await self.dynamo.query_first_page(
-            self.table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=Expression("attribute_exists(projectId)"),
+            self.table, user_partition(user_id), where=Attr("projectId").exists()
         )
         return [self.parse(item) for item in items], not more
+
+    def insert(self, item: Mapping[str, object], *, otherwise: Refusal | None) -> TransactItem:
+        """A Put of a new item, on condition that its key is free; `otherwise` says what it
+        means if not."""
+        return put(
+            self.table, item, condition=Attr(self.sort_key).not_exists(), otherwise=otherwise
+        )
 
     def revise(
         self,
@@ -117,41 +127,37 @@ class ChildTable(Generic[ModelT]):
         old_version: int,
         new: Named,
         *,
-        unless: Expression | None = None,
-        also: Expression | None = None,
-    ) -> dict[str, Any]:
-        """An Update writing `new`'s name and config (and the assignments `also` lists, e.g.
-        `toolIds = :toolIds`), if the item is still at `old_version` (and `unless` holds)."""
-        conditions = [Expression(f"attribute_exists({self.sort_key})"), at_version(old_version)]
-        assignments = Expression(
-            "SET #name = :name, config = :config, updatedAt = :now, #v = :next",
-            {"#name": "name", "#v": "version"},
-            {
-                ":name": new.name,
-                ":config": new.config.stored(),
-                ":now": new.updated_at,
-                ":next": new.version,
-            },
+        otherwise: Refusal,
+        unless: Condition | None = None,
+        also: Mapping[str, object] | None = None,
+    ) -> TransactItem:
+        """An Update writing `new`'s name and config (and the attributes `also` gives, e.g.
+        `toolIds`), if the item is still at `old_version` (and `unless` holds); `otherwise`
+        says what it means if not."""
+        changes = (
+            Update()
+            .set(Attr("name"), new.name)
+            .set(Attr("config"), new.config.stored())
+            .set(Attr("updatedAt"), new.updated_at)
+            .set(Attr("version"), new.version)
         )
-        if also is not None:
-            assignments = Expression(
-                f"{assignments.text}, {also.text}",
-                {**assignments.names, **also.names},
-                {**assignments.values, **also.values},
-            )
+        for attribute, value in (also or {}).items():
+            changes = changes.set(Attr(attribute), value)
+        condition = Attr(self.sort_key).exists() & at_version(old_version)
         return update(
             self.table,
             self.key(user_id, item_id),
-            assignments,
-            condition=and_(*conditions, *([unless] if unless is not None else [])),
+            changes,
+            condition=condition if unless is None else condition & unless,
+            otherwise=otherwise,
         )
 
     async def keys_of_project(self, user_id: str, project_id: str) -> list[Item]:
         """The keys of every item of one project, read consistently (for the cascade delete)."""
         items = self.dynamo.query(
             self.table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=Expression("projectId = :project", values={":project": project_id}),
+            user_partition(user_id),
+            where=Attr("projectId").eq(project_id),
             attributes=["userId", self.sort_key],
             consistent=True,
         )
@@ -167,41 +173,31 @@ class ProjectLists:
     def key(self, user_id: str, project_id: str) -> dict[str, str]:
         return {"userId": user_id, "projectId": project_id}
 
-    def require_live(self, user_id: str, project_id: str) -> dict[str, Any]:
-        return check(self.table, self.key(user_id, project_id), Expression(LIVE_PROJECT))
+    def require_live(self, user_id: str, project_id: str) -> TransactItem:
+        """A check that the project can take children; else it is not found."""
+        return check(
+            self.table,
+            self.key(user_id, project_id),
+            LIVE_PROJECT,
+            otherwise=NotFound("project", project_id),
+        )
 
-    def append(
-        self, user_id: str, project_id: str, attribute: str, child_id: str
-    ) -> dict[str, Any]:
-        """Append `child_id` to the list, if the project can take children and the list has
-        room under its per-project quota."""
+    def append(self, user_id: str, project_id: str, attribute: str, child_id: str) -> TransactItem:
+        """Append `child_id` to the list, if the project can take children (else it is not
+        found) and the list has room under its per-project quota (else that is exceeded)."""
+        ids = Attr(attribute)
         return update(
             self.table,
             self.key(user_id, project_id),
-            Expression(
-                "SET #list = list_append(if_not_exists(#list, :empty), :child)",
-                {"#list": attribute},
-                {":empty": [], ":child": [child_id]},
-            ),
-            condition=Expression(
-                f"{LIVE_PROJECT} AND (attribute_not_exists(#list) OR size(#list) < :max)",
-                {"#list": attribute},
-                {":max": COUNTED_LISTS[attribute].quota.limit},
-            ),
+            Update().set(ids, list_append(if_not_exists(ids, []), [child_id])),
+            condition=LIVE_PROJECT
+            & (ids.not_exists() | ids.size().lt(COUNTED_LISTS[attribute].quota.limit)),
+            otherwise=lambda project: _unappendable(project, attribute, project_id),
         )
-
-    def refusal(self, project: Item | None, attribute: str, project_id: str) -> DomainError:
-        """Why an `append` to `attribute` failed, given the project item as it was."""
-        if project is None or "deleting" in project:
-            return NotFound("project", project_id)
-        quota = COUNTED_LISTS[attribute].quota
-        if len(project.get(attribute) or []) >= quota.limit:
-            return quota.exceeded()
-        raise RuntimeError(f"an append to {attribute} failed on a live project with room")
 
     def remove(
         self, project: Project, attribute: str, ids: list[str], child_id: str
-    ) -> dict[str, Any] | None:
+    ) -> TransactItem | None:
         """Remove `child_id` by its index, on condition that the index still holds it.
 
         None when the list does not hold it. A concurrent removal shifts the indexes and fails
@@ -209,30 +205,27 @@ class ProjectLists:
         """
         if child_id not in ids:
             return None
-        index = ids.index(child_id)
+        listed = Attr(attribute)[ids.index(child_id)]
         return update(
             self.table,
             self.key(project.user_id, project.project_id),
-            Expression(f"REMOVE #list[{index}]", {"#list": attribute}),
-            condition=Expression(
-                f"#list[{index}] = :child", {"#list": attribute}, {":child": child_id}
-            ),
+            Update().remove(listed),
+            condition=listed.eq(child_id),
+            otherwise=LostRace(),
         )
 
 
-def at_version(version: int) -> Expression:
+def _unappendable(project: Item | None, attribute: str, project_id: str) -> Exception:
+    """Why an `append` to `attribute` failed, given the project item as it was."""
+    if project is None or "deleting" in project:
+        return NotFound("project", project_id)
+    quota = COUNTED_LISTS[attribute].quota
+    if len(project.get(attribute) or []) >= quota.limit:
+        return quota.exceeded()
+    return RuntimeError(f"an append to {attribute} failed on a live project with room")
+
+
+def at_version(version: int) -> Condition:
     """The item is at `version`; items written without one count as version 1."""
-    text = "#v = :read OR attribute_not_exists(#v)" if version == 1 else "#v = :read"
-    return Expression(text, {"#v": "version"}, {":read": version})
-
-
-def and_(*expressions: Expression) -> Expression:
-    """Expressions joined with AND; their placeholders must not clash."""
-    names: dict[str, str] = {}
-    values: dict[str, object] = {}
-    for expression in expressions:
-        names.update(expression.names)
-        values.update(expression.values)
-    # DynamoDB refuses redundant parentheses: only disjunctions get them.
-    parts = (f"({e.text})" if " OR " in e.text else e.text for e in expressions)
-    return Expression(" AND ".join(parts), names, values)
+    at = Attr("version").eq(version)
+    return at | Attr("version").not_exists() if version == 1 else at

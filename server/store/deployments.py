@@ -19,33 +19,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from server import quotas
 from server.errors import NotFound, ProjectBusy
 from server.models import Deployment, DeploymentStatus, DeploymentSummary, Project
 from server.models.project import newest_ids, recent_deployments
-from server.store.child_tables import (
-    LIVE_PROJECT,
-    ChildTable,
-    LostRace,
-    ProjectLists,
-    and_,
-    at_version,
-)
+from server.store.child_tables import LIVE_PROJECT, ChildTable, ProjectLists, at_version
 from server.store.codec import Item
-from server.store.dynamo import (
-    BATCH_GET_LIMIT,
-    Dynamo,
-    Expression,
-    TransactionCancelled,
-    delete,
-    put,
-    update,
-)
+from server.store.dynamo import BATCH_GET_LIMIT, Dynamo
+from server.store.expressions import Attr, Condition, Update, all_of
+from server.store.transactions import LostRace, TransactItem, delete, gone_or_lost, update
 
 __all__ = ["LEASE_ATTRIBUTES", "MAX_PRUNED_PER_CREATE", "SUMMARY_ATTRIBUTES", "DeploymentStore"]
 
+# The project's slot for its one active (PENDING or DEPLOYING) deployment.
+SLOT = Attr("activeDeploymentId")
 # What a listing reads when the query selects neither `config` nor `logs`.
 SUMMARY_ATTRIBUTES = (
     "userId",
@@ -87,19 +75,17 @@ class DeploymentStore(ChildTable[Deployment]):
             deployment.deployment_id,
         ]
         recent = await self._recent_after(deployment, project, ids)
-        items = [
-            put(
-                self.table,
-                deployment.to_item(),
-                condition=Expression("attribute_not_exists(deploymentId)"),
-            ),
-            self._claim(deployment, project.deployment_ids, ids, recent),
-            *(self._prune(deployment.user_id, pruned_id) for pruned_id in pruned),
-        ]
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            raise _refusal(cancelled.failed, deployment.project_id, pruned) from None
+        # In the order their errors take precedence: the project's, a pruned one's, the new one's.
+        await self.dynamo.transact(
+            [
+                self._claim(deployment, project.deployment_ids, ids, recent),
+                *(self._prune(deployment, pruned_id) for pruned_id in pruned),
+                self.insert(
+                    deployment.to_item(),
+                    otherwise=RuntimeError("a new deployment's id collided with a stored one"),
+                ),
+            ]
+        )
         return pruned
 
     async def _recent_after(
@@ -132,124 +118,102 @@ class DeploymentStore(ChildTable[Deployment]):
         read: list[str],
         ids: list[str],
         recent: list[DeploymentSummary] | None,
-    ) -> dict[str, Any]:
+    ) -> TransactItem:
         """The project's update: the active slot, `deploymentIds` written as `ids` and
         `recentDeployments` as `recent` (removed when None), on condition that the slot is free
         and `deploymentIds` is `read`, the list these were made from.
 
         The whole list is written: DynamoDB refuses an update whose SET and REMOVE overlap
         (`deploymentIds` and `deploymentIds[0]`)."""
-        values: dict[str, object] = {":id": deployment.deployment_id, ":ids": ids}
-        assignments = "SET activeDeploymentId = :id, deploymentIds = :ids"
+        listed, summary = Attr("deploymentIds"), Attr("recentDeployments")
+        changes = Update().set(SLOT, deployment.deployment_id).set(listed, ids)
         if recent is not None:
-            assignments += ", recentDeployments = :recent"
-            values[":recent"] = [entry.to_item() for entry in recent]
+            changes = changes.set(summary, [entry.to_item() for entry in recent])
         else:
-            assignments += " REMOVE recentDeployments"
-        unchanged = (
-            "deploymentIds = :read"
-            if read
-            else "(attribute_not_exists(deploymentIds) OR deploymentIds = :read)"
-        )
+            changes = changes.remove(summary)
+        unchanged = listed.eq(read) if read else listed.not_exists() | listed.eq(read)
         return update(
             self._lists.table,
             self._lists.key(deployment.user_id, deployment.project_id),
-            Expression(assignments, values=values),
-            condition=Expression(
-                f"{LIVE_PROJECT} AND attribute_not_exists(activeDeploymentId) AND {unchanged}",
-                values={":read": read},
-            ),
+            changes,
+            condition=LIVE_PROJECT & SLOT.not_exists() & unchanged,
+            otherwise=lambda project: _unclaimable(project, deployment.project_id),
         )
 
-    def _prune(self, user_id: str, deployment_id: str) -> dict[str, Any]:
-        """Delete a deployment past the retention bound if it is finished. An id whose item is
-        missing (a list written by other programs) is dropped from the list all the same:
-        deleting it deletes nothing, and requiring it would block the project for good."""
+    def _prune(self, deployment: Deployment, pruned_id: str) -> TransactItem:
+        """Delete a deployment past the retention bound, as `deployment` is created, if it is
+        finished: else it is active without the project's slot, which makes the project busy.
+        An id whose item is missing (a list written by other programs) is dropped from the list
+        all the same: deleting it deletes nothing, and requiring it would block the project for
+        good."""
         return delete(
             self.table,
-            self.key(user_id, deployment_id),
-            condition=Expression(
-                "attribute_not_exists(deploymentId) OR #status IN (:success, :failed)",
-                {"#status": "status"},
-                {
-                    ":success": DeploymentStatus.SUCCESS.value,
-                    ":failed": DeploymentStatus.FAILED.value,
-                },
-            ),
+            self.key(deployment.user_id, pruned_id),
+            condition=Attr("deploymentId").not_exists()
+            | Attr("status").is_in(DeploymentStatus.SUCCESS.value, DeploymentStatus.FAILED.value),
+            otherwise=ProjectBusy(deployment.project_id, pruned_id),
         )
 
     async def change(self, old: Deployment, new: Deployment, project: Project | None) -> None:
         """Write `new`'s status, error, logs and lease if `old` is still current, and its
         project's side of it (`_mirror`) in the same transaction; `project` as just read
         (consistently). `LostRace` when either changed since it was read."""
-        assignments = "SET #status = :status, logs = :logs, updatedAt = :now, #v = :next"
-        names = {"#status": "status", "#v": "version"}
-        values: dict[str, object] = {
-            ":status": new.status.value,
-            ":logs": new.logs or [],
-            ":now": new.updated_at,
-            ":next": new.version,
-        }
+        changes = (
+            Update()
+            .set(Attr("status"), new.status.value)
+            .set(Attr("logs"), new.logs or [])
+            .set(Attr("updatedAt"), new.updated_at)
+            .set(Attr("version"), new.version)
+        )
         if new.error is not None:  # the seed's `error` is a string, absent until there is one
-            assignments += ", #error = :error"
-            names["#error"] = "error"
-            values[":error"] = new.error
+            changes = changes.set(Attr("error"), new.error)
+        lease = Attr("leaseExpiresAt")
         if new.lease_expires_at is not None:
-            assignments += ", leaseExpiresAt = :lease"
-            values[":lease"] = new.lease_expires_at
+            changes = changes.set(lease, new.lease_expires_at)
         else:  # only a DEPLOYING deployment holds a lease
-            assignments += " REMOVE leaseExpiresAt"
-        items: list[dict[str, Any]] = [
+            changes = changes.remove(lease)
+        items: list[TransactItem] = [
             update(
                 self.table,
                 self.key(old.user_id, old.deployment_id),
-                Expression(assignments, names, values),
-                condition=and_(
-                    Expression("attribute_exists(deploymentId)"), at_version(old.version)
-                ),
+                changes,
+                condition=Attr("deploymentId").exists() & at_version(old.version),
+                otherwise=gone_or_lost(NotFound("deployment", old.deployment_id)),
             )
         ]
         if project is not None and (mirrored := self._mirror(project, new)) is not None:
             items.append(mirrored)
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            if cancelled.failed.get(0, {}) is None:
-                raise NotFound("deployment", old.deployment_id) from None
-            raise LostRace from None
+        await self.dynamo.transact(items)
 
-    def _mirror(self, project: Project, new: Deployment) -> dict[str, Any] | None:
+    def _mirror(self, project: Project, new: Deployment) -> TransactItem | None:
         """The project's update for a change of its deployment to `new`: the deployment's
         entry of `recentDeployments` rewritten, on condition that it is still at the index read
         (or, should the summary have no entry for it, the summary removed: readers then read
         the deployments, never a status that is not theirs); and a finished deployment frees
         the active slot it holds. None when the project has neither to change."""
-        clauses: list[str] = []
-        values: dict[str, object] = {}
-        removes: list[str] = []
-        conditions: list[str] = []
+        changes = Update()
+        conditions: list[Condition] = []
         if project.recent_deployments is not None:
             listed = [entry.deployment_id for entry in project.recent_deployments]
+            summary = Attr("recentDeployments")
             if new.deployment_id in listed:
-                entry = f"recentDeployments[{listed.index(new.deployment_id)}]"
-                clauses.append(f"SET {entry} = :entry")
-                values[":entry"] = DeploymentSummary.of(new).to_item()
-                conditions.append(f"{entry}.deploymentId = :id")
+                entry = summary[listed.index(new.deployment_id)]
+                changes = changes.set(entry, DeploymentSummary.of(new).to_item())
+                conditions.append(entry["deploymentId"].eq(new.deployment_id))
             else:
-                removes.append("recentDeployments")
-                conditions.append("attribute_exists(projectId)")  # never makes a new item
+                changes = changes.remove(summary)
+                conditions.append(Attr("projectId").exists())  # never makes a new item
         if not new.status.is_active and project.active_deployment_id == new.deployment_id:
-            removes.append("activeDeploymentId")
-            conditions.append("activeDeploymentId = :id")
+            changes = changes.remove(SLOT)
+            conditions.append(SLOT.eq(new.deployment_id))
         if not conditions:
             return None
-        if removes:
-            clauses.append(f"REMOVE {', '.join(removes)}")
         return update(
             self._lists.table,
             self._lists.key(project.user_id, project.project_id),
-            Expression(" ".join(clauses), values=values),
-            condition=Expression(" AND ".join(conditions), values={":id": new.deployment_id}),
+            changes,
+            condition=all_of(*conditions),
+            otherwise=LostRace(),
         )
 
     async def summaries(
@@ -317,16 +281,10 @@ def _past_retention(deployment_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(oldest))  # a transaction may write an item only once
 
 
-def _refusal(failed: dict[int, Item | None], project_id: str, pruned: list[str]) -> Exception:
-    """Why `create`'s transaction (the deployment, the project, the pruned ones) failed."""
-    if 1 in failed:
-        project = failed[1]
-        if project is None or "deleting" in project:
-            return NotFound("project", project_id)
-        if "activeDeploymentId" in project:
-            return ProjectBusy(project_id, project["activeDeploymentId"])
-        return LostRace()  # another create changed deploymentIds since it was read
-    for index, pruned_id in enumerate(pruned, start=2):
-        if index in failed:  # an active deployment the project's slot does not hold
-            return ProjectBusy(project_id, pruned_id)
-    return RuntimeError(f"a new deployment's id collided with a stored one: {sorted(failed)}")
+def _unclaimable(project: Item | None, project_id: str) -> Exception:
+    """Why a new deployment could not claim the project (as it was, None if absent)."""
+    if project is None or "deleting" in project:
+        return NotFound("project", project_id)
+    if "activeDeploymentId" in project:
+        return ProjectBusy(project_id, project["activeDeploymentId"])
+    return LostRace()  # another create changed deploymentIds since it was read

@@ -3,7 +3,8 @@
 Every DynamoDB call of the server goes through `Dynamo`: values are converted with `codec`,
 queries paginate themselves, batch calls are chunked at DynamoDB's limits with their
 unprocessed parts retried, and botocore's errors are mapped here, at the boundary, into the
-domain's `ServiceUnavailable` or the store's `ConditionFailed`.
+domain's `ServiceUnavailable`, the store's `ConditionFailed`, or the error that the failed item
+of a transaction declares (`server.store.transactions`).
 """
 
 from __future__ import annotations
@@ -24,17 +25,18 @@ from botocore.exceptions import (
 
 from server.errors import ServiceUnavailable
 from server.store.codec import Item, from_item, to_item
+from server.store.expressions import (
+    ConditionLike,
+    Expression,
+    Projection,
+    UpdateLike,
+    expression_params,
+)
+from server.store.transactions import TransactItem, refusal
 
-__all__ = [
-    "ConditionFailed",
-    "Dynamo",
-    "Expression",
-    "TransactionCancelled",
-    "check",
-    "delete",
-    "put",
-    "update",
-]
+# `Expression` (written by hand) is exported with the methods that take it, for one-off
+# reads and writes; the store itself builds its expressions (`server.store.expressions`).
+__all__ = ["ConditionFailed", "Dynamo", "Expression"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,116 +73,40 @@ class ConditionFailed(Exception):
         self.item = item
 
 
-class TransactionCancelled(Exception):
-    """A transaction did not happen because conditions failed.
-
-    `failed` maps the index of each item whose condition failed to that item as it was
-    (None where there was none).
-    """
-
-    def __init__(self, failed: dict[int, Item | None]) -> None:
-        super().__init__(f"transaction cancelled by items {sorted(failed)}")
-        self.failed = failed
-
-
-class Expression:
-    """An expression with its placeholders: `#name` for attribute names, `:value` for values."""
-
-    __slots__ = ("names", "text", "values")
-
-    def __init__(
-        self,
-        text: str,
-        names: Mapping[str, str] | None = None,
-        values: Mapping[str, object] | None = None,
-    ) -> None:
-        self.text = text
-        self.names = dict(names or {})
-        self.values = dict(values or {})
-
-
-def _placeholders(*expressions: Expression | None) -> dict[str, Any]:
-    names: dict[str, str] = {}
-    values: dict[str, object] = {}
-    for expression in expressions:
-        if expression is not None:
-            names.update(expression.names)
-            values.update(expression.values)
-    params: dict[str, Any] = {}
-    if names:
-        params["ExpressionAttributeNames"] = names
-    if values:
-        params["ExpressionAttributeValues"] = to_item(values)
-    return params
-
-
-def _with_condition(
-    operation: dict[str, Any], condition: Expression | None, *expressions: Expression | None
+def _conditional(
+    operation: dict[str, Any],
+    condition: ConditionLike | None,
+    update: UpdateLike | None = None,
 ) -> dict[str, Any]:
-    if condition is not None:
-        operation["ConditionExpression"] = condition.text
-        operation["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-    operation.update(_placeholders(condition, *expressions))
+    operation.update(expression_params(ConditionExpression=condition, UpdateExpression=update))
     return operation
-
-
-def put(
-    table: str, item: Mapping[str, object], *, condition: Expression | None = None
-) -> dict[str, Any]:
-    """A Put for `Dynamo.transact`."""
-    return {"Put": _with_condition({"TableName": table, "Item": to_item(item)}, condition)}
-
-
-def update(
-    table: str,
-    key: Mapping[str, object],
-    expression: Expression,
-    *,
-    condition: Expression | None = None,
-) -> dict[str, Any]:
-    """An Update for `Dynamo.transact`."""
-    operation = {"TableName": table, "Key": to_item(key), "UpdateExpression": expression.text}
-    return {"Update": _with_condition(operation, condition, expression)}
-
-
-def delete(
-    table: str, key: Mapping[str, object], *, condition: Expression | None = None
-) -> dict[str, Any]:
-    """A Delete for `Dynamo.transact`."""
-    return {"Delete": _with_condition({"TableName": table, "Key": to_item(key)}, condition)}
-
-
-def check(table: str, key: Mapping[str, object], condition: Expression) -> dict[str, Any]:
-    """A ConditionCheck for `Dynamo.transact`."""
-    return {"ConditionCheck": _with_condition({"TableName": table, "Key": to_item(key)}, condition)}
 
 
 def _query_params(
     table: str,
-    key_condition: Expression,
-    where: Expression | None,
+    key_condition: ConditionLike,
+    where: ConditionLike | None,
     attributes: Sequence[str] | None,
     consistent: bool,
     descending: bool,
 ) -> dict[str, Any]:
-    params: dict[str, Any] = {"TableName": table, "KeyConditionExpression": key_condition.text}
-    if where is not None:
-        params["FilterExpression"] = where.text
-    read = projection(attributes) if attributes else None
-    if read is not None:
-        params["ProjectionExpression"] = read.text
+    params: dict[str, Any] = {"TableName": table}
+    params.update(
+        expression_params(
+            KeyConditionExpression=key_condition,
+            FilterExpression=where,
+            ProjectionExpression=_projection(attributes),
+        )
+    )
     if consistent:
         params["ConsistentRead"] = True
     if descending:
         params["ScanIndexForward"] = False
-    params.update(_placeholders(key_condition, where, read))
     return params
 
 
-def projection(attributes: Sequence[str]) -> Expression:
-    """A ProjectionExpression reading only `attributes`."""
-    names = {f"#p{index}": name for index, name in enumerate(attributes)}
-    return Expression(", ".join(names), names)
+def _projection(attributes: Sequence[str] | None) -> Projection | None:
+    return Projection(tuple(attributes)) if attributes else None
 
 
 class Dynamo:
@@ -198,43 +124,29 @@ class Dynamo:
         params: dict[str, Any] = {"TableName": table, "Key": to_item(key)}
         if consistent:
             params["ConsistentRead"] = True
-        if attributes:
-            expression = projection(attributes)
-            params["ProjectionExpression"] = expression.text
-            params.update(_placeholders(expression))
+        params.update(expression_params(ProjectionExpression=_projection(attributes)))
         response = await self._call(self._client.get_item, params)
         item = response.get("Item")
         return from_item(item) if item is not None else None
 
     async def put_item(
-        self, table: str, item: Mapping[str, object], *, condition: Expression | None = None
+        self, table: str, item: Mapping[str, object], *, condition: ConditionLike | None = None
     ) -> None:
-        params: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
-        if condition is not None:
-            params["ConditionExpression"] = condition.text
-            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            params.update(_placeholders(condition))
+        params = _conditional({"TableName": table, "Item": to_item(item)}, condition)
         await self._call(self._client.put_item, params)
 
     async def update_item(
         self,
         table: str,
         key: Mapping[str, object],
-        update: Expression,
+        update: UpdateLike,
         *,
-        condition: Expression | None = None,
+        condition: ConditionLike | None = None,
     ) -> Item:
         """Apply `update` under `condition` and return the item as it is afterwards."""
-        params: dict[str, Any] = {
-            "TableName": table,
-            "Key": to_item(key),
-            "UpdateExpression": update.text,
-            "ReturnValues": "ALL_NEW",
-        }
-        if condition is not None:
-            params["ConditionExpression"] = condition.text
-            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        params.update(_placeholders(update, condition))
+        params = _conditional(
+            {"TableName": table, "Key": to_item(key), "ReturnValues": "ALL_NEW"}, condition, update
+        )
         response = await self._call(self._client.update_item, params)
         return from_item(response["Attributes"])
 
@@ -243,18 +155,12 @@ class Dynamo:
         table: str,
         key: Mapping[str, object],
         *,
-        condition: Expression | None = None,
+        condition: ConditionLike | None = None,
     ) -> Item | None:
         """Delete the item and return it as it was (None if there was none)."""
-        params: dict[str, Any] = {
-            "TableName": table,
-            "Key": to_item(key),
-            "ReturnValues": "ALL_OLD",
-        }
-        if condition is not None:
-            params["ConditionExpression"] = condition.text
-            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            params.update(_placeholders(condition))
+        params = _conditional(
+            {"TableName": table, "Key": to_item(key), "ReturnValues": "ALL_OLD"}, condition
+        )
         response = await self._call(self._client.delete_item, params)
         old = response.get("Attributes")
         return from_item(old) if old else None
@@ -262,9 +168,9 @@ class Dynamo:
     async def query(
         self,
         table: str,
-        key_condition: Expression,
+        key_condition: ConditionLike,
         *,
-        where: Expression | None = None,
+        where: ConditionLike | None = None,
         attributes: Sequence[str] | None = None,
         consistent: bool = False,
         descending: bool = False,
@@ -277,9 +183,9 @@ class Dynamo:
     async def query_first_page(
         self,
         table: str,
-        key_condition: Expression,
+        key_condition: ConditionLike,
         *,
-        where: Expression | None = None,
+        where: ConditionLike | None = None,
         attributes: Sequence[str] | None = None,
     ) -> tuple[list[Item], bool]:
         """The matching items of the first page (one request, at most 1 MB read) and whether
@@ -293,17 +199,14 @@ class Dynamo:
         self,
         table: str,
         *,
-        where: Expression | None = None,
+        where: ConditionLike | None = None,
         attributes: Sequence[str] | None = None,
         consistent: bool = False,
     ) -> AsyncIterator[Item]:
         params: dict[str, Any] = {"TableName": table}
-        if where is not None:
-            params["FilterExpression"] = where.text
-        read = projection(attributes) if attributes else None
-        if read is not None:
-            params["ProjectionExpression"] = read.text
-        params.update(_placeholders(where, read))
+        params.update(
+            expression_params(FilterExpression=where, ProjectionExpression=_projection(attributes))
+        )
         if consistent:
             params["ConsistentRead"] = True
         async for item in self._paginate(self._client.scan, params):
@@ -322,7 +225,7 @@ class Dynamo:
         Chunks of 100 keys (DynamoDB's limit) are requested in parallel, so any number of
         keys costs one round; repeated keys are asked for once (DynamoDB refuses repeats)."""
         distinct = list({_key_of(key): key for key in keys}.values())
-        read = projection(attributes) if attributes else None
+        read = _projection(attributes)
         chunks = [
             distinct[start : start + BATCH_GET_LIMIT]
             for start in range(0, len(distinct), BATCH_GET_LIMIT)
@@ -337,15 +240,13 @@ class Dynamo:
         table: str,
         keys: Sequence[Mapping[str, object]],
         consistent: bool,
-        read: Expression | None,
+        read: Projection | None,
     ) -> list[Item]:
         found: list[Item] = []
         request: dict[str, Any] = {
             table: {"Keys": [to_item(key) for key in keys], "ConsistentRead": consistent}
         }
-        if read is not None:
-            request[table]["ProjectionExpression"] = read.text
-            request[table].update(_placeholders(read))
+        request[table].update(expression_params(ProjectionExpression=read))
         for attempt in range(UNPROCESSED_RETRIES):
             response = await self._call(self._client.batch_get_item, {"RequestItems": request})
             found.extend(from_item(item) for item in response["Responses"].get(table, []))
@@ -378,18 +279,21 @@ class Dynamo:
             else:
                 raise ServiceUnavailable("DynamoDB left writes unprocessed; retry shortly")
 
-    async def transact(self, items: Sequence[dict[str, Any]]) -> None:
-        """Write `items` (made by `put`, `update`, `delete`, `check`) all or none.
+    async def transact(self, items: Sequence[TransactItem]) -> None:
+        """Write `items` all or none.
 
-        Transactions that collide with others on an item are retried; failed conditions raise
-        `TransactionCancelled`.
+        Transactions that collide with others on an item are retried; when conditions fail,
+        the error of the first failed item is raised (`server.store.transactions`).
         """
         for attempt in range(TRANSACTION_RETRIES):
             try:
                 await self._call(
                     self._client.transact_write_items,
                     # The token makes botocore's own retries of this attempt idempotent.
-                    {"TransactItems": list(items), "ClientRequestToken": uuid.uuid4().hex},
+                    {
+                        "TransactItems": [item.request for item in items],
+                        "ClientRequestToken": uuid.uuid4().hex,
+                    },
                 )
                 return
             except ClientError as error:
@@ -398,13 +302,7 @@ class Dynamo:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 if "ConditionalCheckFailed" in codes:
-                    raise TransactionCancelled(
-                        {
-                            index: from_item(reason["Item"]) if reason.get("Item") else None
-                            for index, reason in enumerate(reasons)
-                            if reason.get("Code") == "ConditionalCheckFailed"
-                        }
-                    ) from None
+                    raise refusal(items, reasons) from None
                 if not codes & {
                     "TransactionConflict",
                     "ThrottlingError",

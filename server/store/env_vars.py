@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import EnvVar, Project
-from server.store.child_tables import ChildTable, LostRace, ProjectLists
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put, update
+from server.store.child_tables import ChildTable, ProjectLists
+from server.store.dynamo import Dynamo
+from server.store.expressions import Attr, Update
+from server.store.transactions import LostRace, delete, update
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["EnvVarStore"]
@@ -23,52 +25,38 @@ class EnvVarStore(ChildTable[EnvVar]):
     async def put_new(self, variable: EnvVar) -> None:
         """Write a new variable and list it in its project (a new key counts against quotas)."""
         items = [
-            put(
-                self.table, variable.to_item(), condition=Expression("attribute_not_exists(envId)")
-            ),
+            # First, as its errors (the project gone, a quota reached) take precedence.
             self._lists.append(variable.user_id, variable.project_id, "envIds", variable.env_id),
+            # The key set meanwhile by another request: the retry replaces its value.
+            self.insert(variable.to_item(), otherwise=LostRace()),
         ]
-        try:
-            await self._usage.transact(variable.user_id, items, for_list("envIds", 1))
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise self._lists.refusal(
-                    cancelled.failed[1], "envIds", variable.project_id
-                ) from None
-            raise LostRace from None
+        await self._usage.transact(variable.user_id, items, for_list("envIds", 1))
 
     async def replace(self, variable: EnvVar) -> None:
         """Give an existing variable its new value and secrecy."""
+        # In the order their errors take precedence: the project's, then the variable's.
         items = [
+            self._lists.require_live(variable.user_id, variable.project_id),
             update(
                 self.table,
                 self.key(variable.user_id, variable.env_id),
-                Expression(
-                    "SET #value = :value, secret = :secret, updatedAt = :now",
-                    {"#value": "value"},
-                    {
-                        ":value": variable.value,
-                        ":secret": variable.secret,
-                        ":now": variable.updated_at,
-                    },
-                ),
-                condition=Expression("attribute_exists(envId)"),
+                Update()
+                .set(Attr("value"), variable.value)
+                .set(Attr("secret"), variable.secret)
+                .set(Attr("updatedAt"), variable.updated_at),
+                condition=Attr("envId").exists(),
+                otherwise=LostRace(),  # deleted meanwhile: the retry sets it anew
             ),
-            self._lists.require_live(variable.user_id, variable.project_id),
         ]
-        try:
-            await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise NotFound("project", variable.project_id) from None
-            raise LostRace from None
+        await self.dynamo.transact(items)
 
     async def remove(self, variable: EnvVar, project: Project) -> None:
         items = [
             delete(
                 self.table,
                 self.key(variable.user_id, variable.env_id),
-                condition=Expression("attribute_exists(envId)"),
+                condition=Attr("envId").exists(),
+                otherwise=NotFound("environment variable", variable.key),
             )
         ]
         removal = self._lists.remove(project, "envIds", project.env_ids, variable.env_id)
@@ -76,9 +64,4 @@ class EnvVarStore(ChildTable[EnvVar]):
         if removal is not None:
             items.append(removal)
             changes = for_list("envIds", -1)
-        try:
-            await self._usage.transact(variable.user_id, items, changes)
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed:
-                raise NotFound("environment variable", variable.key) from None
-            raise LostRace from None
+        await self._usage.transact(variable.user_id, items, changes)

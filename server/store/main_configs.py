@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from server.errors import NotFound
 from server.models import MainConfig
-from server.store.child_tables import (
-    LIVE_PROJECT,
-    ChildTable,
-    LostRace,
-    ProjectLists,
-    and_,
-    at_version,
-)
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, put, update
+from server.store.child_tables import LIVE_PROJECT, ChildTable, ProjectLists, at_version
+from server.store.dynamo import Dynamo
+from server.store.expressions import Attr, Update
+from server.store.transactions import LostRace, TransactItem, update
 
 __all__ = ["MainConfigStore"]
 
@@ -29,34 +24,31 @@ class MainConfigStore(ChildTable[MainConfig]):
         """Create the project's main config and point the project's `mainAgentConfig` at it."""
         await self._transact(
             config,
-            put(
-                self.table, config.to_item(), condition=Expression("attribute_not_exists(configId)")
-            ),
+            # Created meanwhile by another request: the retry replaces it.
+            self.insert(config.to_item(), otherwise=LostRace()),
         )
 
     async def replace(self, old: MainConfig, new: MainConfig) -> None:
         write = update(
             self.table,
             self.key(old.user_id, old.config_id),
-            Expression(
-                "SET config = :config, updatedAt = :now, #v = :next",
-                {"#v": "version"},
-                {":config": new.config.stored(), ":now": new.updated_at, ":next": new.version},
-            ),
-            condition=and_(Expression("attribute_exists(configId)"), at_version(old.version)),
+            Update()
+            .set(Attr("config"), new.config.stored())
+            .set(Attr("updatedAt"), new.updated_at)
+            .set(Attr("version"), new.version),
+            condition=Attr("configId").exists() & at_version(old.version),
+            otherwise=LostRace(),
         )
         await self._transact(new, write)
 
-    async def _transact(self, config: MainConfig, write: dict[str, object]) -> None:
+    async def _transact(self, config: MainConfig, write: TransactItem) -> None:
+        """Write the config, and point the project at it, first: its error (the project gone)
+        takes precedence."""
         reference = update(
             self._lists.table,
             self._lists.key(config.user_id, config.project_id),
-            Expression("SET mainAgentConfig = :ref", values={":ref": config.config_id}),
-            condition=Expression(LIVE_PROJECT),
+            Update().set(Attr("mainAgentConfig"), config.config_id),
+            condition=LIVE_PROJECT,
+            otherwise=NotFound("project", config.project_id),
         )
-        try:
-            await self.dynamo.transact([write, reference])
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise NotFound("project", config.project_id) from None
-            raise LostRace from None
+        await self.dynamo.transact([reference, write])

@@ -6,16 +6,11 @@ from collections.abc import AsyncIterator, Sequence
 
 from server.errors import Conflict, NotFound
 from server.models import Project
-from server.store.child_tables import LIVE_PROJECT, LostRace, and_, at_version, settle
+from server.store.child_tables import LIVE_PROJECT, at_version, settle
 from server.store.codec import Item
-from server.store.dynamo import (
-    ConditionFailed,
-    Dynamo,
-    Expression,
-    TransactionCancelled,
-    delete,
-    put,
-)
+from server.store.dynamo import ConditionFailed, Dynamo
+from server.store.expressions import Attr, Condition, Update, all_of, if_not_exists, user_partition
+from server.store.transactions import delete, gone_or_lost, put
 from server.store.usage import COUNTED_LISTS, Usage
 
 __all__ = ["DeploymentKey", "ProjectKey", "ProjectStore"]
@@ -26,7 +21,7 @@ DeploymentKey = tuple[str, str]  # (user_id, deployment_id)
 # The project's one active deployment, claimed and released with it (`store/deployments.py`).
 ACTIVE = "activeDeploymentId"
 # A project being deleted is already gone for its user: it only waits for its cascade.
-LIVE = Expression(LIVE_PROJECT)
+DELETING = Attr("deleting")
 
 
 class ProjectStore:
@@ -38,9 +33,7 @@ class ProjectStore:
     async def list_for_user(self, user_id: str) -> list[Project]:
         """The user's projects, oldest first."""
         items = self._dynamo.query(
-            self._table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=Expression("attribute_not_exists(deleting)"),
+            self._table, user_partition(user_id), where=DELETING.not_exists()
         )
         projects = [_project(item) async for item in items]
         projects.sort(key=lambda project: (project.created_at, project.project_id))
@@ -72,7 +65,7 @@ class ProjectStore:
         every Scan, but sent back only for the projects holding an `activeDeploymentId`."""
         items = self._dynamo.scan(
             self._table,
-            where=Expression(f"attribute_exists({ACTIVE}) AND attribute_not_exists(deleting)"),
+            where=Attr(ACTIVE).exists() & DELETING.not_exists(),
             attributes=("userId", "projectId", ACTIVE),
         )
         async for item in items:
@@ -81,9 +74,7 @@ class ProjectStore:
     async def create(self, project: Project) -> None:
         """Write the project and count it in its account; `QuotaExceeded` if the account holds
         as many projects as it may."""
-        write = put(
-            self._table, project.to_item(), condition=Expression("attribute_not_exists(projectId)")
-        )
+        write = put(self._table, project.to_item(), condition=Attr("projectId").not_exists())
         await self._usage.transact(project.user_id, [write], {"projects": 1})
 
     async def update(
@@ -96,18 +87,10 @@ class ProjectStore:
         expected_version: int | None = None,
     ) -> Project:
         """Set `changes`, bump `version` and `updatedAt`, all only if `expected_version` holds."""
-        names = {f"#c{index}": name for index, name in enumerate(changes)}
-        values: dict[str, object] = {
-            f":c{index}": value for index, value in enumerate(changes.values())
-        }
-        assignments = [f"{name} = :c{index}" for index, name in enumerate(names)]
-        update = Expression(
-            ", ".join(
-                ["SET updatedAt = :now", "#v = if_not_exists(#v, :one) + :one", *assignments]
-            ),
-            {**names, "#v": "version"},
-            {**values, ":now": now, ":one": 1},
-        )
+        version = Attr("version")
+        update = Update().set(Attr("updatedAt"), now).set(version, if_not_exists(version, 1) + 1)
+        for attribute, value in changes.items():
+            update = update.set(Attr(attribute), value)
         condition = _exists_at(expected_version)
         try:
             item = await self._dynamo.update_item(
@@ -129,8 +112,8 @@ class ProjectStore:
             await self._dynamo.update_item(
                 self._table,
                 {"userId": user_id, "projectId": project_id},
-                Expression("SET deleting = if_not_exists(deleting, :now)", values={":now": now}),
-                condition=Expression("attribute_exists(projectId)"),
+                Update().set(DELETING, if_not_exists(DELETING, now)),
+                condition=Attr("projectId").exists(),
             )
         except ConditionFailed:
             raise NotFound("project", project_id) from None
@@ -153,34 +136,23 @@ class ProjectStore:
             write = delete(
                 self._table,
                 key,
-                condition=and_(Expression("attribute_exists(deleting)"), *_lengths_are(lengths)),
+                condition=all_of(DELETING.exists(), *_lengths_are(lengths)),
+                otherwise=gone_or_lost(NotFound("project", project_id)),
             )
             changes = {"projects": -1}
             changes.update({COUNTED_LISTS[a].counter: -n for a, n in lengths.items() if n})
-            try:
-                await self._usage.transact(user_id, [write], changes)
-            except TransactionCancelled as cancelled:
-                if cancelled.failed.get(0, {}) is None:
-                    raise NotFound("project", project_id) from None
-                raise LostRace from None
+            await self._usage.transact(user_id, [write], changes)
 
         await settle(attempt)
 
 
-def _lengths_are(lengths: dict[str, int]) -> list[Expression]:
+def _lengths_are(lengths: dict[str, int]) -> list[Condition]:
     """Each list of `lengths` holds exactly that many ids (none: absent or empty)."""
     conditions = []
-    for index, (attribute, length) in enumerate(lengths.items()):
-        names, values = {f"#l{index}": attribute}, {f":l{index}": length}
-        conditions.append(
-            Expression(
-                f"attribute_not_exists(#l{index}) OR size(#l{index}) = :l{index}", names, values
-            )
-            if length == 0
-            else Expression(
-                f"attribute_exists(#l{index}) AND size(#l{index}) = :l{index}", names, values
-            )
-        )
+    for attribute, length in lengths.items():
+        ids = Attr(attribute)
+        held = ids.size().eq(length)
+        conditions.append(ids.not_exists() | held if length == 0 else ids.exists() & held)
     return conditions
 
 
@@ -188,9 +160,11 @@ def _project(item: Item) -> Project:
     return Project.model_validate(item)
 
 
-def _exists_at(expected_version: int | None) -> Expression:
+def _exists_at(expected_version: int | None) -> Condition:
     """The project is live and, when a version is expected, is at that version."""
-    return LIVE if expected_version is None else and_(LIVE, at_version(expected_version))
+    if expected_version is None:
+        return LIVE_PROJECT
+    return LIVE_PROJECT & at_version(expected_version)
 
 
 def _why(item: Item | None, project_id: str, expected_version: int | None) -> Exception:

@@ -8,19 +8,18 @@ of a project's tools never see them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from server.errors import Conflict, NotFound
 from server.models import Project, Tool, name_reservation_id
-from server.store.child_tables import ChildTable, LostRace, ProjectLists, and_, at_version
+from server.store.child_tables import ChildTable, ProjectLists, at_version
 from server.store.codec import Item
-from server.store.dynamo import Dynamo, Expression, TransactionCancelled, delete, put
+from server.store.dynamo import Dynamo
+from server.store.expressions import Attr, user_partition
+from server.store.transactions import LostRace, Refusal, TransactItem, delete
 from server.store.usage import Changes, Usage, for_list
 
 __all__ = ["ToolStore"]
 
-NOT_IN_USE = Expression("attribute_not_exists(usedBy)")
+NOT_IN_USE = Attr("usedBy").not_exists()
 
 
 class ToolStore(ChildTable[Tool]):
@@ -42,43 +41,39 @@ class ToolStore(ChildTable[Tool]):
         self._usage = usage
 
     async def create(self, tool: Tool) -> None:
+        # In the order their errors take precedence: the name's, then the project's.
         items = [
-            put(self.table, tool.to_item(), condition=Expression("attribute_not_exists(toolId)")),
             self._reserve(tool),
             self._lists.append(tool.user_id, tool.project_id, "toolIds", tool.tool_id),
+            self.insert(tool.to_item(), otherwise=None),  # a new ULID, never taken
         ]
-        try:
-            await self._usage.transact(tool.user_id, items, for_list("toolIds", 1))
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise _name_taken(tool.name) from None
-            raise self._lists.refusal(cancelled.failed.get(2), "toolIds", tool.project_id) from None
+        await self._usage.transact(tool.user_id, items, for_list("toolIds", 1))
 
     async def replace(self, old: Tool, new: Tool) -> None:
         """Replace `old` by `new` if `old` is still current; a rename needs it unused."""
         renamed = new.name != old.name
-        items = [
-            self.revise(
-                old.user_id, old.tool_id, old.version, new, unless=NOT_IN_USE if renamed else None
-            )
-        ]
-        if renamed:
-            items += [self._release(old), self._reserve(new)]
+        revision = self.revise(
+            old.user_id,
+            old.tool_id,
+            old.version,
+            new,
+            otherwise=_refusal(old, "renamed" if renamed else None),
+            unless=NOT_IN_USE if renamed else None,
+        )
+        # In the order their errors take precedence: the new name's, then the tool's.
+        items = [self._reserve(new), revision, self._release(old)] if renamed else [revision]
         try:
             await self.dynamo.transact(items)
-        except TransactionCancelled as cancelled:
-            if 2 in cancelled.failed:
-                raise _name_taken(new.name) from None
-            raise await self._why(cancelled, old, "renamed" if renamed else None) from None
+        except _InUse as used:
+            raise await self._conflict(old, used) from None
 
     async def remove(self, tool: Tool, project: Project | None) -> None:
         items = [
             delete(
                 self.table,
                 self.key(tool.user_id, tool.tool_id),
-                condition=and_(
-                    Expression("attribute_exists(toolId)"), at_version(tool.version), NOT_IN_USE
-                ),
+                condition=Attr("toolId").exists() & at_version(tool.version) & NOT_IN_USE,
+                otherwise=_refusal(tool, "deleted"),
             ),
             self._release(tool),
         ]
@@ -90,63 +85,72 @@ class ToolStore(ChildTable[Tool]):
                 changes = for_list("toolIds", -1)
         try:
             await self._usage.transact(tool.user_id, items, changes)
-        except TransactionCancelled as cancelled:
-            raise await self._why(cancelled, tool, "deleted") from None
+        except _InUse as used:
+            raise await self._conflict(tool, used) from None
 
     async def reservations_for_project(self, user_id: str, project_id: str) -> list[Item]:
         """The name reservations of a project's tools (for the cascade delete)."""
         items = self.dynamo.query(
             self.table,
-            Expression("userId = :user", values={":user": user_id}),
-            where=Expression("reservedFor = :project", values={":project": project_id}),
+            user_partition(user_id),
+            where=Attr("reservedFor").eq(project_id),
             attributes=["userId", "toolId"],
             consistent=True,
         )
         return [item async for item in items]
 
-    def _reserve(self, tool: Tool) -> dict[str, Any]:
+    def _reserve(self, tool: Tool) -> TransactItem:
         reservation = {
             "userId": tool.user_id,
             "toolId": name_reservation_id(tool.name),
             "toolRef": tool.tool_id,
             "reservedFor": tool.project_id,
         }
-        return put(self.table, reservation, condition=Expression("attribute_not_exists(toolId)"))
+        return self.insert(
+            reservation, otherwise=Conflict(f"a tool named {tool.name!r} already exists")
+        )
 
-    def _release(self, tool: Tool) -> dict[str, Any]:
+    def _release(self, tool: Tool) -> TransactItem:
         # Tools written by other programs may have no reservation: nothing to release then.
         return delete(
             self.table,
             self.key(tool.user_id, name_reservation_id(tool.name)),
-            condition=Expression(
-                "attribute_not_exists(toolId) OR toolRef = :tool", values={":tool": tool.tool_id}
-            ),
+            condition=Attr("toolId").not_exists() | Attr("toolRef").eq(tool.tool_id),
+            otherwise=LostRace(),
         )
 
-    async def _why(
-        self, cancelled: TransactionCancelled, tool: Tool, change: str | None
-    ) -> Exception:
-        """The error for a failed change of `tool`: gone, in use (for a `change` that needs it
-        unused), or a lost race."""
-        if 0 not in cancelled.failed:
-            return LostRace()
-        current = cancelled.failed[0]
+    async def _conflict(self, tool: Tool, used: _InUse) -> Conflict:
+        """The conflict of a change refused because agents use `tool`, naming them."""
+        items = await self.dynamo.batch_get(
+            self._agents,
+            [{"userId": tool.user_id, "agentId": agent_id} for agent_id in used.agent_ids],
+        )
+        names = sorted(str(item.get("name", item["agentId"])) for item in items)
+        return Conflict(
+            f"tool {tool.name!r} cannot be {used.change}: agents use it ({', '.join(names)})"
+        )
+
+
+class _InUse(Exception):
+    """A `change` that needs the tool unused found agents using it (their ids): the conflict
+    names them, which takes a read."""
+
+    def __init__(self, change: str, agent_ids: list[str]) -> None:
+        super().__init__(f"cannot be {change}: used by {agent_ids}")
+        self.change = change
+        self.agent_ids = agent_ids
+
+
+def _refusal(tool: Tool, change: str | None) -> Refusal:
+    """What the failed condition of a write of `tool` (as read) means, given the item as it
+    is: gone, in use (for a `change` that needs it unused), or a lost race."""
+
+    def refusal(current: Item | None) -> Exception:
         if current is None:
             return NotFound("tool", tool.tool_id)
         users = current.get("usedBy") or []
         if change is not None and users and current.get("version", 1) == tool.version:
-            names = await self._agent_names(tool.user_id, sorted(users))
-            return Conflict(
-                f"tool {tool.name!r} cannot be {change}: agents use it ({', '.join(names)})"
-            )
+            return _InUse(change, sorted(users))
         return LostRace()
 
-    async def _agent_names(self, user_id: str, agent_ids: Sequence[str]) -> list[str]:
-        items = await self.dynamo.batch_get(
-            self._agents, [{"userId": user_id, "agentId": agent_id} for agent_id in agent_ids]
-        )
-        return sorted(str(item.get("name", item["agentId"])) for item in items)
-
-
-def _name_taken(name: str) -> Conflict:
-    return Conflict(f"a tool named {name!r} already exists")
+    return refusal

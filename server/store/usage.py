@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from server import quotas
 from server.errors import QuotaExceeded
 from server.store.codec import Item
-from server.store.dynamo import ConditionFailed, Dynamo, Expression, TransactionCancelled, update
+from server.store.dynamo import ConditionFailed, Dynamo
+from server.store.expressions import Attr, Update, all_of, user_partition
+from server.store.transactions import TransactItem, update
 
 __all__ = [
     "COUNTED_LISTS",
@@ -111,13 +112,11 @@ class Usage:
     def key(self, user_id: str) -> dict[str, str]:
         return {"userId": user_id, "toolId": USAGE_ID}
 
-    async def transact(
-        self, user_id: str, items: Sequence[dict[str, Any]], changes: Changes
-    ) -> None:
+    async def transact(self, user_id: str, items: Sequence[TransactItem], changes: Changes) -> None:
         """Write `items` and apply `changes` to the user's usage, all or none.
 
-        `QuotaExceeded` if a counter would pass its quota; `TransactionCancelled` (indexes of
-        `items`) if conditions of `items` failed, which then take precedence.
+        `QuotaExceeded` if a counter would pass its quota; if conditions of `items` fail, the
+        error they declare takes precedence (the usage item comes last in the transaction).
         """
         if not changes:
             await self._dynamo.transact(items)
@@ -128,40 +127,28 @@ class Usage:
         if not await self._attempt(user_id, items, changes):
             raise RuntimeError(f"the usage item of {user_id!r} vanished after being counted")
 
-    async def _attempt(
-        self, user_id: str, items: Sequence[dict[str, Any]], changes: Changes
-    ) -> bool:
+    async def _attempt(self, user_id: str, items: Sequence[TransactItem], changes: Changes) -> bool:
         """Run the transaction; False when the usage item is missing."""
-        at = len(items)
         try:
             await self._dynamo.transact([*items, self._change(user_id, changes)])
-        except TransactionCancelled as cancelled:
-            own = {index: item for index, item in cancelled.failed.items() if index != at}
-            if own:
-                raise TransactionCancelled(own) from None
-            usage = cancelled.failed[at]
-            if usage is None:
-                return False
-            raise _exceeded(usage, changes) from None
+        except _Uncounted:
+            return False
         return True
 
-    def _change(self, user_id: str, changes: Changes) -> dict[str, Any]:
-        names: dict[str, str] = {}
-        values: dict[str, object] = {}
-        conditions = ["attribute_exists(toolId)"]
-        for index, (counter, by) in enumerate(changes.items()):
-            names[f"#n{index}"] = counter
-            values[f":by{index}"] = by
+    def _change(self, user_id: str, changes: Changes) -> TransactItem:
+        additions = Update()
+        conditions = [Attr("toolId").exists()]
+        for counter, by in changes.items():
+            additions = additions.add(Attr(counter), by)
             if by > 0:
                 # Room for `by` more: the count now is at most the quota less `by`.
-                values[f":room{index}"] = COUNTERS[counter].limit - by
-                conditions.append(f"#n{index} <= :room{index}")
-        adds = ", ".join(f"#n{index} :by{index}" for index in range(len(changes)))
+                conditions.append(Attr(counter).le(COUNTERS[counter].limit - by))
         return update(
             self._table,
             self.key(user_id),
-            Expression(f"ADD {adds}", names, values),
-            condition=Expression(" AND ".join(conditions), names),
+            additions,
+            condition=all_of(*conditions),
+            otherwise=lambda usage: _Uncounted() if usage is None else _exceeded(usage, changes),
         )
 
     async def initialize(self, user_id: str) -> None:
@@ -171,7 +158,7 @@ class Usage:
             await self._dynamo.put_item(
                 self._table,
                 {**self.key(user_id), **counts},
-                condition=Expression("attribute_not_exists(toolId)"),
+                condition=Attr("toolId").not_exists(),
             )
         except ConditionFailed:
             pass  # another request put it first, from the same count
@@ -181,7 +168,7 @@ class Usage:
         counts = dict.fromkeys(COUNTERS, 0)
         items = self._dynamo.query(
             self._projects,
-            Expression("userId = :user", values={":user": user_id}),
+            user_partition(user_id),
             attributes=["projectId", *COUNTED_LISTS],
             consistent=True,
         )
@@ -199,10 +186,14 @@ class Usage:
         return {counter: int(item.get(counter, 0)) for counter in COUNTERS}
 
 
-def _exceeded(usage: Item, changes: Changes) -> QuotaExceeded:
+class _Uncounted(Exception):
+    """The account has no usage item yet: it is counted, and the transaction run again."""
+
+
+def _exceeded(usage: Item, changes: Changes) -> Exception:
     """The quota that refused `changes` to `usage`."""
     for counter, by in changes.items():
         quota = COUNTERS[counter]
         if by > 0 and int(usage.get(counter, 0)) + by > quota.limit:
             return quota.exceeded()
-    raise RuntimeError(f"the usage item refused {dict(changes)} within every quota: {usage}")
+    return RuntimeError(f"the usage item refused {dict(changes)} within every quota: {usage}")

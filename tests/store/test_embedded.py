@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from server.store import Store
-from server.store.dynamo import Expression, TransactionCancelled, check, delete, put, update
+from server.store.dynamo import Expression
 from server.store.embedded import EmbeddedDynamoDB
+from server.store.transactions import TransactionCancelled, check, delete, put, update
 from tests.servers import free_port
 
 SCOPE = "us-east-1/dynamodb/aws4_request"

@@ -17,6 +17,7 @@ from server.errors import ServiceUnavailable
 from server.models import Project, new_id, now_iso
 from server.store import Store, dynamo
 from server.store.child_tables import ProjectLists
+from server.store.transactions import TransactItem
 from server.store.usage import USAGE_ID, for_list
 from tests.conftest import GraphQLClient
 from tests.documents import CREATE_AGENT, CREATE_PROJECT, CREATE_TOOL, DELETE_AGENT, SET_ENV_VAR
@@ -334,7 +335,7 @@ async def test_a_cascade_whose_project_lists_shrink_as_it_ends_takes_off_what_re
     )
 
 
-def store_lists_removal(store: Store, project: Project, agent_id: str) -> dict[str, Any]:
+def store_lists_removal(store: Store, project: Project, agent_id: str) -> TransactItem:
     removal = ProjectLists(store.tables.projects).remove(
         project, "agentIds", project.agent_ids, agent_id
     )
