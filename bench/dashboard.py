@@ -351,10 +351,10 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                                 run = graphql_runner(http, query, variables, users[p])
                                 await run()  # warm-up: caches, connections
                                 for concurrency in (1, 16):
-                                    # Naive mode at 50 projects takes ~25 s an operation (moto
-                                    # scans the partition for each of ~550 requests); 16 at once
-                                    # queue ~9,000 requests on the one-at-a-time moto until the
-                                    # client's connections time out, so that cell is not run.
+                                    # Naive mode at 50 projects makes ~1,800 requests an
+                                    # operation; 16 at once queue ~29,000 requests on the
+                                    # one-at-a-time moto until the client's connections time
+                                    # out, so that cell is not run.
                                     slow = mode == "naive" and p >= 50
                                     if slow and concurrency > 1:
                                         continue
@@ -422,8 +422,8 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         lines.append(
             f"- Server CPU per Dashboard at P={largest}: naive {naive.cpu_ms:.0f} ms vs server "
             f"{server.cpu_ms:.0f} ms = {naive.cpu_ms / server.cpu_ms:.1f}x (the latency ratio "
-            "on a DynamoDB that serves requests in parallel, where the naive mode's ~550 "
-            "requests cost it CPU and two rounds, not time in a queue)."
+            "on a DynamoDB that serves requests in parallel, where the naive mode's "
+            f"{naive.requests:,.0f} requests cost it CPU and a few rounds, not time in a queue)."
         )
     server, raw = find("server", "Dashboard", middle, 1), find("raw", "Dashboard", middle, 1)
     if server and raw:
