@@ -138,10 +138,10 @@ class AgentPatch(Patch):
     def apply(self, config: AgentConfig) -> AgentConfig:
         """`config` with this patch's fields replaced; every other key of the stored map is
         kept, the seed's and those other programs wrote alike."""
-        changes = {_CONFIG_FIELDS.get(field, field): value for field, value in self.given().items()}
+        fields = {_CONFIG_FIELDS.get(field, field): value for field, value in self.given().items()}
         if self.model is not None:
-            changes["model"] = self.model.to_settings()
-        return config.model_copy(update=changes)
+            fields["model"] = self.model.to_settings()
+        return config.model_copy(update=fields)
 
 
 # The fields of `AgentConfig` that an input field of another name sets.

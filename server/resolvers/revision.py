@@ -28,7 +28,7 @@ def revised(
     """
     if expected is not None and expected != version:
         raise Conflict(f"{names} is at version {version}, not {expected}")
-    changes: dict[str, Any] = {"config": config, "version": version + 1, "updated_at": now_iso()}
+    fields: dict[str, Any] = {"config": config, "version": version + 1, "updated_at": now_iso()}
     if config.name:  # a config another program wrote without a name leaves the item's as it is
-        changes["name"] = config.name
-    return old.model_copy(update=changes)
+        fields["name"] = config.name
+    return old.model_copy(update=fields)

@@ -126,16 +126,16 @@ class DeploymentStore(ChildTable[Deployment]):
         The whole list is written: DynamoDB refuses an update whose SET and REMOVE overlap
         (`deploymentIds` and `deploymentIds[0]`)."""
         listed, summary = Attr("deploymentIds"), Attr("recentDeployments")
-        changes = Update().set(SLOT, deployment.deployment_id).set(listed, ids)
+        assignments = Update().set(SLOT, deployment.deployment_id).set(listed, ids)
         if recent is not None:
-            changes = changes.set(summary, [entry.to_item() for entry in recent])
+            assignments = assignments.set(summary, [entry.to_item() for entry in recent])
         else:
-            changes = changes.remove(summary)
+            assignments = assignments.remove(summary)
         unchanged = listed.eq(read) if read else listed.not_exists() | listed.eq(read)
         return update(
             self._lists.table,
             self._lists.key(deployment.user_id, deployment.project_id),
-            changes,
+            assignments,
             condition=LIVE_PROJECT & SLOT.not_exists() & unchanged,
             otherwise=lambda project: _unclaimable(project, deployment.project_id),
         )
@@ -158,7 +158,7 @@ class DeploymentStore(ChildTable[Deployment]):
         """Write `new`'s status, error, logs and lease if `old` is still current, and its
         project's side of it (`_mirror`) in the same transaction; `project` as just read
         (consistently). `LostRace` when either changed since it was read."""
-        changes = (
+        assignments = (
             Update()
             .set(Attr("status"), new.status.value)
             .set(Attr("logs"), new.logs or [])
@@ -166,17 +166,17 @@ class DeploymentStore(ChildTable[Deployment]):
             .set(Attr("version"), new.version)
         )
         if new.error is not None:  # the seed's `error` is a string, absent until there is one
-            changes = changes.set(Attr("error"), new.error)
+            assignments = assignments.set(Attr("error"), new.error)
         lease = Attr("leaseExpiresAt")
         if new.lease_expires_at is not None:
-            changes = changes.set(lease, new.lease_expires_at)
+            assignments = assignments.set(lease, new.lease_expires_at)
         else:  # only a DEPLOYING deployment holds a lease
-            changes = changes.remove(lease)
+            assignments = assignments.remove(lease)
         items: list[TransactItem] = [
             update(
                 self.table,
                 self.key(old.user_id, old.deployment_id),
-                changes,
+                assignments,
                 condition=Attr("deploymentId").exists() & at_version(old.version),
                 otherwise=gone_or_lost(NotFound("deployment", old.deployment_id)),
             )
@@ -191,27 +191,27 @@ class DeploymentStore(ChildTable[Deployment]):
         (or, should the summary have no entry for it, the summary removed: readers then read
         the deployments, never a status that is not theirs); and a finished deployment frees
         the active slot it holds. None when the project has neither to change."""
-        changes = Update()
+        assignments = Update()
         conditions: list[Condition] = []
         if project.recent_deployments is not None:
             listed = [entry.deployment_id for entry in project.recent_deployments]
             summary = Attr("recentDeployments")
             if new.deployment_id in listed:
                 entry = summary[listed.index(new.deployment_id)]
-                changes = changes.set(entry, DeploymentSummary.of(new).to_item())
+                assignments = assignments.set(entry, DeploymentSummary.of(new).to_item())
                 conditions.append(entry["deploymentId"].eq(new.deployment_id))
             else:
-                changes = changes.remove(summary)
+                assignments = assignments.remove(summary)
                 conditions.append(Attr("projectId").exists())  # never makes a new item
         if not new.status.is_active and project.active_deployment_id == new.deployment_id:
-            changes = changes.remove(SLOT)
+            assignments = assignments.remove(SLOT)
             conditions.append(SLOT.eq(new.deployment_id))
         if not conditions:
             return None
         return update(
             self._lists.table,
             self._lists.key(project.user_id, project.project_id),
-            changes,
+            assignments,
             condition=all_of(*conditions),
             otherwise=LostRace(),
         )
