@@ -13,7 +13,7 @@ from pathlib import Path
 from server.catalog import CatalogError
 from server.logs import configure_logging
 from server.settings import Settings, SettingsError, load_settings
-from server.store import Store, open_store
+from server.store import Store, TableReport, open_store
 from server.wiring import store_options
 
 __all__ = ["is_loopback", "main"]
@@ -49,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(command=_serve)
 
-    create = commands.add_parser("create-tables", help="create the seven tables if missing")
+    create = commands.add_parser(
+        "create-tables",
+        help="create the seven tables if missing, turn on point-in-time recovery",
+    )
     create.set_defaults(command=_create_tables)
 
     seed = commands.add_parser("seed-builtin-tools", help="upsert the built-in tool catalog")
@@ -114,10 +117,23 @@ def is_loopback(host: str) -> bool:
 
 def _create_tables(args: argparse.Namespace) -> int:
     async def run(store: Store) -> None:
-        created = await store.create_tables()
-        print(f"created {len(created)} tables: {', '.join(created) or 'none missing'}")  # noqa: T201
+        reports = await store.create_tables()
+        created = sum(report.created for report in reports)
+        total = f"{len(reports)} tables: {created} created, {len(reports) - created} already there"
+        print("\n".join([*map(_table_line, reports), total]))  # noqa: T201
 
     return _with_store(run)
+
+
+def _table_line(report: TableReport) -> str:
+    what = "created" if report.created else "already there"
+    if report.recovery_unsupported is None:
+        recovery = "point-in-time recovery on"
+    else:
+        recovery = (
+            f"point-in-time recovery not supported by this endpoint ({report.recovery_unsupported})"
+        )
+    return f"{report.name}: {what}; {recovery}"
 
 
 def _seed_builtin_tools(args: argparse.Namespace) -> int:
