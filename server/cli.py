@@ -1,4 +1,5 @@
-"""The `multi-agent-api` command: serve, create-tables, seed-builtin-tools, export-schema."""
+"""The `multi-agent-api` command: serve, create-tables, seed-builtin-tools, export-schema,
+export-cloudformation."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pathlib import Path
 
 from server.catalog import CatalogError
 from server.logs import configure_logging
-from server.settings import Settings, SettingsError, load_settings
+from server.settings import (
+    DEFAULT_TABLE_PREFIX,
+    TABLE_PREFIX_PATTERN,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from server.store import Store, TableReport, open_store
 from server.wiring import store_options
 
@@ -61,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(command=_export_schema)
+
+    tables = commands.add_parser(
+        "export-cloudformation", help="print the seven tables as a CloudFormation template"
+    )
+    tables.set_defaults(command=_export_cloudformation)
     return parser
 
 
@@ -148,6 +160,16 @@ def _export_schema(args: argparse.Namespace) -> int:
     from server.schema import schema
 
     print(schema.as_str())  # noqa: T201
+    return 0
+
+
+def _export_cloudformation(args: argparse.Namespace) -> int:
+    from server.store.cloudformation import template_yaml
+
+    # The settings' default prefix, not this environment's TABLE_PREFIX: the output is the
+    # same everywhere (`deploy/tables.yaml`), and the stack takes the prefix as a parameter.
+    text = template_yaml(prefix_default=DEFAULT_TABLE_PREFIX, prefix_pattern=TABLE_PREFIX_PATTERN)
+    sys.stdout.write(text)
     return 0
 
 

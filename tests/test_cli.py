@@ -43,6 +43,17 @@ def test_export_schema_matches_the_checked_in_schema_graphql() -> None:
     )
 
 
+def test_export_cloudformation_matches_the_checked_in_deploy_tables_yaml() -> None:
+    exported = run("export-cloudformation", TABLE_PREFIX="elsewhere-")
+
+    assert exported.returncode == 0, exported.stderr
+    # The settings' default prefix whatever this environment's: the stack takes its own.
+    assert "Default: multi-agent-\n" in exported.stdout
+    assert exported.stdout == (ROOT / "deploy" / "tables.yaml").read_text(), (
+        "deploy/tables.yaml is stale: run `make cloudformation`"
+    )
+
+
 def test_dev_auth_refuses_a_non_loopback_host() -> None:
     refused = run("serve", "--host", "0.0.0.0", "--port", "1", AUTH_MODE="dev")
 
