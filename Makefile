@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema bench clean
+.PHONY: run test lint schema cloudformation bench clean
 
 # (Re)install when the venv is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql
+
+cloudformation: $(STAMP)
+	$(BIN)/python -m server export-cloudformation > deploy/tables.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The `multi-agent-api` command: serve, create-tables, seed-builtin-tools, export-schema."""
+"""The `multi-agent-api` command: serve, create-tables, seed-builtin-tools, export-schema,
+export-cloudformation."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ from pathlib import Path
 
 from server.catalog import CatalogError
 from server.logs import configure_logging
-from server.settings import Settings, SettingsError, load_settings
-from server.store import Store, open_store
+from server.settings import (
+    DEFAULT_TABLE_PREFIX,
+    TABLE_PREFIX_PATTERN,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+from server.store import Store, TableReport, open_store
 from server.wiring import store_options
 
 __all__ = ["is_loopback", "main"]
@@ -49,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(command=_serve)
 
-    create = commands.add_parser("create-tables", help="create the seven tables if missing")
+    create = commands.add_parser(
+        "create-tables",
+        help="create the seven tables if missing, turn on point-in-time recovery",
+    )
     create.set_defaults(command=_create_tables)
 
     seed = commands.add_parser("seed-builtin-tools", help="upsert the built-in tool catalog")
@@ -58,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(command=_export_schema)
+
+    tables = commands.add_parser(
+        "export-cloudformation", help="print the seven tables as a CloudFormation template"
+    )
+    tables.set_defaults(command=_export_cloudformation)
     return parser
 
 
@@ -114,10 +129,23 @@ def is_loopback(host: str) -> bool:
 
 def _create_tables(args: argparse.Namespace) -> int:
     async def run(store: Store) -> None:
-        created = await store.create_tables()
-        print(f"created {len(created)} tables: {', '.join(created) or 'none missing'}")  # noqa: T201
+        reports = await store.create_tables()
+        created = sum(report.created for report in reports)
+        total = f"{len(reports)} tables: {created} created, {len(reports) - created} already there"
+        print("\n".join([*map(_table_line, reports), total]))  # noqa: T201
 
     return _with_store(run)
+
+
+def _table_line(report: TableReport) -> str:
+    what = "created" if report.created else "already there"
+    if report.recovery_unsupported is None:
+        recovery = "point-in-time recovery on"
+    else:
+        recovery = (
+            f"point-in-time recovery not supported by this endpoint ({report.recovery_unsupported})"
+        )
+    return f"{report.name}: {what}; {recovery}"
 
 
 def _seed_builtin_tools(args: argparse.Namespace) -> int:
@@ -132,6 +160,16 @@ def _export_schema(args: argparse.Namespace) -> int:
     from server.schema import schema
 
     print(schema.as_str())  # noqa: T201
+    return 0
+
+
+def _export_cloudformation(args: argparse.Namespace) -> int:
+    from server.store.cloudformation import template_yaml
+
+    # The settings' default prefix, not this environment's TABLE_PREFIX: the output is the
+    # same everywhere (`deploy/tables.yaml`), and the stack takes the prefix as a parameter.
+    text = template_yaml(prefix_default=DEFAULT_TABLE_PREFIX, prefix_pattern=TABLE_PREFIX_PATTERN)
+    sys.stdout.write(text)
     return 0
 
 

@@ -11,9 +11,18 @@ from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from server.edge.hosts import HOST_PATTERN, LOOPBACK_HOSTS, HostPolicy, OriginPolicy
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "DEFAULT_TABLE_PREFIX",
+    "TABLE_PREFIX_PATTERN",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
 
 AWS_REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+# Also the `TablePrefix` parameter of the tables' CloudFormation template.
+DEFAULT_TABLE_PREFIX = "multi-agent-"
+TABLE_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]{0,200}$"
 
 
 class SettingsError(Exception):
@@ -29,7 +38,7 @@ class Settings(BaseSettings):
     dynamodb_connect_timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
     dynamodb_read_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     aws_region: Annotated[str, Field(pattern=AWS_REGION_PATTERN)] = "us-east-1"
-    table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{0,200}$")] = "multi-agent-"
+    table_prefix: Annotated[str, Field(pattern=TABLE_PREFIX_PATTERN)] = DEFAULT_TABLE_PREFIX
     auth_mode: Literal["dev", "cognito"] = "dev"
     cognito_region: Annotated[str | None, Field(pattern=AWS_REGION_PATTERN)] = None
     cognito_user_pool_id: str | None = None

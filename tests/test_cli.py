@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -12,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from server.cli import is_loopback
+from tests.store.intercept import intercepting
+from tests.store.seed_tables import SEED_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
+SUFFIXES = tuple(SEED_KEYS)
 
 
 def run(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +40,17 @@ def test_export_schema_matches_the_checked_in_schema_graphql() -> None:
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout == (ROOT / "schema.graphql").read_text(), (
         "schema.graphql is stale: run `make schema`"
+    )
+
+
+def test_export_cloudformation_matches_the_checked_in_deploy_tables_yaml() -> None:
+    exported = run("export-cloudformation", TABLE_PREFIX="elsewhere-")
+
+    assert exported.returncode == 0, exported.stderr
+    # The settings' default prefix whatever this environment's: the stack takes its own.
+    assert "Default: multi-agent-\n" in exported.stdout
+    assert exported.stdout == (ROOT / "deploy" / "tables.yaml").read_text(), (
+        "deploy/tables.yaml is stale: run `make cloudformation`"
     )
 
 
@@ -90,12 +106,56 @@ def test_create_tables_and_seed_against_a_dynamodb_endpoint(
     shipped = run("seed-builtin-tools", **environment)
     custom = run("seed-builtin-tools", str(catalog), **environment)
 
+    prefix = environment["TABLE_PREFIX"]
     assert first.returncode == 0, first.stderr
-    assert "created 7 tables" in first.stdout
-    assert "created 0 tables" in second.stdout
+    assert first.stdout.splitlines() == [
+        *(f"{prefix}{suffix}: created; point-in-time recovery on" for suffix in SUFFIXES),
+        "7 tables: 7 created, 0 already there",
+    ]
+    assert second.stdout.splitlines() == [
+        *(f"{prefix}{suffix}: already there; point-in-time recovery on" for suffix in SUFFIXES),
+        "7 tables: 0 created, 7 already there",
+    ]
     assert shipped.returncode == 0, shipped.stderr
     assert "upserted 10 built-in tools" in shipped.stdout
     assert "upserted 1 built-in tools" in custom.stdout
+
+
+async def test_create_tables_says_which_tables_an_endpoint_cannot_recover(
+    dynamodb_endpoint: str,
+) -> None:
+    # Given an endpoint without continuous backups, as DynamoDB Local
+    prefix = f"cli-local-{uuid.uuid4().hex[:8]}-"
+    refusals = itertools.repeat("UnknownOperationException")
+    async with intercepting(dynamodb_endpoint, "UpdateContinuousBackups", refusals) as endpoint:
+        # When create-tables runs against it
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "server",
+            "create-tables",
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "STORE": "dynamodb",
+                "DYNAMODB_ENDPOINT_URL": endpoint.url,
+                "TABLE_PREFIX": prefix,
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+
+    # Then it makes the tables and says, table by table, that recovery is not on
+    assert process.returncode == 0, stderr.decode()
+    assert stdout.decode().splitlines() == [
+        *(
+            f"{prefix}{suffix}: created; point-in-time recovery not supported by this endpoint"
+            " (UnknownOperationException)"
+            for suffix in SUFFIXES
+        ),
+        "7 tables: 7 created, 0 already there",
+    ]
 
 
 def test_seeding_a_broken_catalog_names_the_problem(dynamodb_endpoint: str, tmp_path: Path) -> None:

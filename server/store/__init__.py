@@ -23,7 +23,7 @@ from server.store.env_vars import EnvVarStore
 from server.store.main_configs import MainConfigStore
 from server.store.projects import ProjectKey, ProjectStore
 from server.store.readiness import unready_tables
-from server.store.tables import TableNames, create_tables
+from server.store.tables import TableNames, TableReport, create_tables
 from server.store.tools import ToolStore
 from server.store.transactions import LostRace
 from server.store.usage import Usage
@@ -34,6 +34,7 @@ __all__ = [
     "ProjectKey",
     "Store",
     "StoreOptions",
+    "TableReport",
     "open_store",
     "settle",
 ]
@@ -86,7 +87,8 @@ class Store:
             usage=usage,
         )
 
-    async def create_tables(self) -> list[str]:
+    async def create_tables(self) -> list[TableReport]:
+        """Create the missing tables, turn on point-in-time recovery; say what was done."""
         return await create_tables(self.client, self.tables)
 
     async def unready_tables(self, *, within_seconds: float) -> dict[str, str]:

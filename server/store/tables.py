@@ -1,16 +1,34 @@
-"""The seven tables of the seed design, and their idempotent creation."""
+"""The seven tables of the seed design, and their idempotent creation.
+
+`TABLES` and `TABLE_OPTIONS` are the one definition of the tables: `create_tables` creates
+them through the API, and `server.store.cloudformation` writes them as a template.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-__all__ = ["TABLES", "TableNames", "TableSpec", "create_tables"]
+__all__ = [
+    "TABLES",
+    "TABLE_OPTIONS",
+    "TableNames",
+    "TableOptions",
+    "TableReport",
+    "TableSpec",
+    "create_tables",
+]
 
 logger = logging.getLogger(__name__)
+
+# The error code of an endpoint without continuous backups (DynamoDB Local, LocalStack).
+UNSUPPORTED_OPERATION = "UnknownOperationException"
+# DynamoDB's answer while it is still turning continuous backups on for a new table.
+BACKUPS_NOT_READY = "ContinuousBackupsUnavailableException"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +50,16 @@ class TableSpec:
         ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class TableOptions:
+    """What all seven tables have besides their keys."""
+
+    billing_mode: str = "PAY_PER_REQUEST"
+    # Encrypted at rest under the account's AWS managed KMS key (`aws/dynamodb`).
+    encrypted: bool = True
+    point_in_time_recovery: bool = True
+
+
 PROJECTS = TableSpec(suffix="projects", partition_key="userId", sort_key="projectId")
 AGENTS = TableSpec(suffix="agents", partition_key="userId", sort_key="agentId")
 TOOLS = TableSpec(suffix="tools", partition_key="userId", sort_key="toolId")
@@ -41,6 +69,7 @@ DEPLOYMENTS = TableSpec(suffix="deployments", partition_key="userId", sort_key="
 BUILTIN_TOOLS = TableSpec(suffix="builtin-tools", partition_key="toolName")
 
 TABLES = (PROJECTS, AGENTS, TOOLS, MAIN_CONFIG, ENVIRONMENT, DEPLOYMENTS, BUILTIN_TOOLS)
+TABLE_OPTIONS = TableOptions()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,32 +93,60 @@ class TableNames:
         return name
 
 
-async def create_tables(client: Any, names: TableNames) -> list[str]:
-    """Create whichever of the seven tables are missing; return the names created."""
-    created = []
+@dataclass(frozen=True, kw_only=True)
+class TableReport:
+    """What `create_tables` did to one table."""
+
+    name: str
+    created: bool  # False: it was already there
+    # None: point-in-time recovery is on; else the endpoint's error code for not supporting it.
+    recovery_unsupported: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryRetries:
+    """How long to wait for DynamoDB to accept point-in-time recovery on a new table."""
+
+    attempts: int = 30
+    delay_seconds: float = 2.0
+
+
+async def create_tables(
+    client: Any, names: TableNames, *, retries: RecoveryRetries | None = None
+) -> list[TableReport]:
+    """Create whichever of the seven tables are missing and turn on point-in-time recovery
+    on each, where the endpoint supports it; report what was done, table by table."""
+    reports = []
     for spec in TABLES:
         name = names.of(spec)
-        if await _exists(client, name):
-            continue
-        try:
-            await client.create_table(
-                TableName=name,
-                KeySchema=spec.key_schema(),
-                AttributeDefinitions=spec.attribute_definitions(),
-                BillingMode="PAY_PER_REQUEST",
-                SSESpecification={"Enabled": True},
-            )
-        except ClientError as error:
-            # Another process created it between our check and our create.
-            if error.response["Error"]["Code"] != "ResourceInUseException":
-                raise
-            continue
+        created = await _create_if_missing(client, spec, name)
         await client.get_waiter("table_exists").wait(
             TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
         )
-        await _enable_point_in_time_recovery(client, name)
-        created.append(name)
-    return created
+        unsupported = await _enable_point_in_time_recovery(
+            client, name, retries or RecoveryRetries()
+        )
+        reports.append(TableReport(name=name, created=created, recovery_unsupported=unsupported))
+    return reports
+
+
+async def _create_if_missing(client: Any, spec: TableSpec, name: str) -> bool:
+    if await _exists(client, name):
+        return False
+    try:
+        await client.create_table(
+            TableName=name,
+            KeySchema=spec.key_schema(),
+            AttributeDefinitions=spec.attribute_definitions(),
+            BillingMode=TABLE_OPTIONS.billing_mode,
+            SSESpecification={"Enabled": TABLE_OPTIONS.encrypted},
+        )
+    except ClientError as error:
+        # Another process created it between our check and our create.
+        if error.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+        return False
+    return True
 
 
 async def _exists(client: Any, name: str) -> bool:
@@ -102,12 +159,34 @@ async def _exists(client: Any, name: str) -> bool:
     return True
 
 
-async def _enable_point_in_time_recovery(client: Any, name: str) -> None:
+async def _enable_point_in_time_recovery(
+    client: Any, name: str, retries: RecoveryRetries
+) -> str | None:
+    """Turn point-in-time recovery on (a no-op where it is on already); None when it is on,
+    else the error code of an endpoint that does not support it."""
+    for _ in range(retries.attempts - 1):
+        try:
+            return await _update_continuous_backups(client, name)
+        except ClientError as error:
+            # Right after CreateTable, DynamoDB is still turning backups on for a while.
+            if error.response["Error"]["Code"] != BACKUPS_NOT_READY:
+                raise
+        await asyncio.sleep(retries.delay_seconds)
+    return await _update_continuous_backups(client, name)
+
+
+async def _update_continuous_backups(client: Any, name: str) -> str | None:
     try:
         await client.update_continuous_backups(
             TableName=name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": TABLE_OPTIONS.point_in_time_recovery
+            },
         )
     except ClientError as error:
-        # DynamoDB Local and some emulators do not implement continuous backups.
-        logger.info("point-in-time recovery not enabled on %s: %s", name, error)
+        code: str = error.response["Error"]["Code"]
+        if code != UNSUPPORTED_OPERATION:
+            raise
+        logger.info("point-in-time recovery not supported on %s: %s", name, error)
+        return code
+    return None
