@@ -181,3 +181,47 @@ def test_the_function_environment_is_valid_settings_in_cognito_mode(cors: str) -
     assert (settings.store, settings.auth_mode) == ("dynamodb", "cognito")
     assert settings.cognito_client_ids == ("4k3l2j1h0g9f8e7d6c5b4a3z2y",)
     assert settings.table_prefix == "multi-agent-"
+
+
+# -- the container image ---------------------------------------------------------------------
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions, continuation lines joined, comments left out."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    return [
+        (keyword.upper(), rest.strip())
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+        for keyword, _, rest in [line.strip().partition(" ")]
+    ]
+
+
+def test_hadolint_passes_on_the_dockerfile() -> None:
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "hadolint"), str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert (linted.returncode, linted.stdout, linted.stderr) == (0, "", "")
+
+
+def test_the_image_serves_on_all_interfaces_in_cognito_mode_as_a_user_with_a_health_check() -> None:
+    steps = instructions()
+    stages = [rest for keyword, rest in steps if keyword == "FROM"]
+    final = steps[max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM") :]
+
+    assert len(stages) == 2  # a build stage, and the image that runs
+    assert [rest for keyword, rest in final if keyword == "USER"] == ["10001"]
+    env = " ".join(rest for keyword, rest in final if keyword == "ENV")
+    assert "STORE=dynamodb" in env
+    assert "AUTH_MODE=cognito" in env
+    [command] = [rest for keyword, rest in final if keyword == "CMD"]
+    assert "python -m server serve --host 0.0.0.0" in command
+    [health] = [rest for keyword, rest in final if keyword == "HEALTHCHECK"]
+    assert "/healthz" in health
