@@ -1,4 +1,10 @@
-"""The Starlette app: lifespan (store, authenticator), `/graphql`, `/healthz` and `/readyz`."""
+"""The Starlette app: lifespan (store, authenticator), `/graphql`, `/healthz` and `/readyz`.
+
+The same app serves under uvicorn (`serve`) and on AWS Lambda (`server.lambda_handler`); on
+Lambda (`on_lambda=True`) it starts no background task and refuses subscriptions saying where
+they work, since a Lambda function behind an HTTP API has neither a process that lives between
+requests nor WebSockets.
+"""
 
 from __future__ import annotations
 
@@ -62,9 +68,20 @@ class State(TypedDict):
     readiness: Readiness
 
 
+WEBSOCKET_SUBSCRIPTIONS = (
+    "subscriptions need a WebSocket on /graphql (graphql-transport-ws or graphql-ws)"
+)
+NO_SUBSCRIPTIONS_ON_LAMBDA = (
+    "subscriptions need a WebSocket, which this API on AWS Lambda does not have: subscribe"
+    " through a WebSocket on /graphql of the container deployment (graphql-transport-ws or"
+    " graphql-ws)"
+)
+
+
 class GraphQLView(GraphQL[Context, None]):
     operation_timeout = 10.0
     origins = OriginPolicy(frozenset())
+    subscriptions_refusal = WEBSOCKET_SUBSCRIPTIONS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """strawberry's, with its refusals (plain text there) in the JSON of every refusal."""
@@ -74,7 +91,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response = await self.run(Request(scope, receive))
         except HTTPException as error:
-            response = refusal(error.status_code, _refusal_message(error))
+            response = refusal(error.status_code, self._refusal_message(error))
         await response(scope, receive, send)
 
     async def parse_http_body(
@@ -135,6 +152,15 @@ class GraphQLView(GraphQL[Context, None]):
             auth_error=auth_error,
         )
 
+    def _refusal_message(self, error: HTTPException) -> str:
+        cause = error.__cause__
+        if (
+            isinstance(cause, InvalidOperationTypeError)
+            and cause.operation_type == OperationType.SUBSCRIPTION
+        ):
+            return self.subscriptions_refusal
+        return error.reason
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket from its `connection_init` payload (over its headers)."""
         payload = {
@@ -152,16 +178,6 @@ class GraphQLView(GraphQL[Context, None]):
         return cast(UnsetType, UNSET)
 
 
-def _refusal_message(error: HTTPException) -> str:
-    cause = error.__cause__
-    if (
-        isinstance(cause, InvalidOperationTypeError)
-        and cause.operation_type == OperationType.SUBSCRIPTION
-    ):
-        return "subscriptions need a WebSocket on /graphql (graphql-transport-ws or graphql-ws)"
-    return error.reason
-
-
 async def _http_refusal(request: Request, error: Exception) -> Response:
     """starlette's own refusals (404, 405) in the JSON of every refusal."""
     assert isinstance(error, StarletteHTTPException)
@@ -177,7 +193,11 @@ async def _authenticate(
         return None, error
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, on_lambda: bool = False) -> Starlette:
+    """The app. `on_lambda`: the process is frozen between invocations, so it runs neither the
+    deployment worker nor the sweep whatever `DEPLOYER` says (a lease it claimed would run out
+    while frozen, and each cold start would Scan the Projects table); and it has no WebSocket,
+    so a subscription over HTTP is refused pointing to the container deployment."""
     settings = settings or load_settings()
     keep_secrets_out_of_logs()
     authenticator = make_authenticator(settings)
@@ -192,16 +212,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
             worker = None
             tasks = []
-            if settings.deployer == "validate":
+            if settings.deployer == "validate" and not on_lambda:
                 worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
                 tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
-            sweeper = Sweeper(
-                store,
-                notices,
-                interval=settings.deployment_sweep_seconds,
-                resume=worker.submit if worker is not None else None,
-            )
-            tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
+            if not on_lambda:
+                sweeper = Sweeper(
+                    store,
+                    notices,
+                    interval=settings.deployment_sweep_seconds,
+                    resume=worker.submit if worker is not None else None,
+                )
+                tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
             tune_garbage_collector()
             try:
                 yield {
@@ -224,6 +245,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphql.operation_timeout = settings.operation_timeout_seconds
     graphql.origins = settings.origins
+    if on_lambda:
+        graphql.subscriptions_refusal = NO_SUBSCRIPTIONS_ON_LAMBDA
     return Starlette(
         middleware=[
             Middleware(SecurityHeaders, html_csp=graphiql_csp(graphql.graphql_ide_html)),

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     cognito_client_ids: Annotated[tuple[str, ...], NoDecode] = ()
     cognito_jwks_url: str | None = None
     admin_group: Annotated[str, Field(min_length=1)] = "admin"
+    # On AWS Lambda, which has no `serve --insecure-dev-auth`: allow AUTH_MODE=dev there.
+    insecure_dev_auth: bool = False
     deployer: Literal["validate", "none"] = "validate"
     deployment_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     # None: on with the embedded store, off otherwise.

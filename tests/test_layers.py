@@ -41,6 +41,7 @@ LAYERS = (
             "server.__main__",
             "server.cli",
             "server.app",
+            "server.lambda_handler",  # AWS Lambda: the app behind Mangum
             "server.wiring",  # the store's options from the settings, for the app and the CLI
             "server.health",
             "server.limits",
