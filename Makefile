@@ -43,6 +43,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/cost.py --write BENCHMARKS.md
 	$(BIN)/python bench/reads.py --write BENCHMARKS.md
 	$(BIN)/python bench/peers.py --write BENCHMARKS.md
+	$(BIN)/python bench/install_size.py --write BENCHMARKS.md
 
 schema: $(DEV_STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql
