@@ -36,6 +36,7 @@ from tests.servers import GRAPHQL_TRANSPORT_WS, free_port, wait_for_health
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "uv.lock"
 RUNTIME_REQUIREMENTS = ROOT / "requirements" / "runtime.txt"
+EMBEDDED_SERVER = ROOT / "server" / "store" / "embedded_server.py"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
 
 SITECUSTOMIZE = """\
@@ -94,7 +95,7 @@ def install(tmp_path: Path) -> Install:
     def environment(*extras: str) -> dict[str, str]:
         (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)
         uninstalled = modules_outside(locked_distributions(*extras))
-        env = {key: value for key, value in os.environ.items() if key not in ("STORE",)}
+        env = {k: v for k, v in os.environ.items() if k not in ("STORE", "AUTH_MODE")}
         env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
         env["UNINSTALLED_MODULES"] = ",".join(uninstalled)
         return env
@@ -214,17 +215,43 @@ def test_the_embedded_store_without_its_extra_stops_with_one_line_saying_how_to_
     assert named.stderr.startswith("error: STORE=embedded needs the embedded extra")
 
 
-def test_the_embedded_modules_are_those_the_embedded_server_imports() -> None:
-    source = (ROOT / "server" / "store" / "embedded_server.py").read_text()
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.partition(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            imported.add(node.module.partition(".")[0])
-    third_party = imported - set(sys.stdlib_module_names) - {"__future__", "server"}
+def third_party_imports(path: Path) -> set[str]:
+    """The top-level names of the modules `path` imports when it runs: at the top or in a
+    function, not under `if TYPE_CHECKING:`; neither the standard library nor `server`."""
+    names: set[str] = set()
 
-    assert third_party <= set(EMBEDDED_MODULES)
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for branch in node.orelse:
+                visit(branch)
+            return
+        if isinstance(node, ast.Import):
+            names.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.partition(".")[0])
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return names - set(sys.stdlib_module_names) - {"__future__", "server"}
+
+
+def test_every_import_in_server_is_installed_by_pip_install_dot_but_the_embedded_servers() -> None:
+    runtime = locked_distributions()
+    providers = importlib.metadata.packages_distributions()
+    outside = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "server").rglob("*.py"))
+        if path != EMBEDDED_SERVER
+        for module in third_party_imports(path)
+        if not any(canonical(provider) in runtime for provider in providers.get(module, []))
+    }
+
+    assert outside == set(), "imported at run time, but not installed by `pip install .`"
+
+
+def test_the_embedded_modules_are_those_the_embedded_server_imports() -> None:
+    assert third_party_imports(EMBEDDED_SERVER) <= set(EMBEDDED_MODULES)
 
 
 def uv(*args: str) -> subprocess.CompletedProcess[str]:
