@@ -8,11 +8,13 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python3 -m venv /opt/venv
+# The lock's production set first (every version pinned, every wheel's hash checked), then the
+# project itself without resolving anything: the same versions as CI and the Lambda build.
+COPY requirements/runtime.txt ./requirements/
+RUN /opt/venv/bin/pip install --require-hashes --no-deps -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY server ./server
-# TODO(lock): install the lock file's pinned versions first (`-r <lock> --no-deps`), then the
-# project with `--no-deps`, as CI and the Lambda build do.
-RUN /opt/venv/bin/pip install .
+RUN /opt/venv/bin/pip install --no-deps .
 
 FROM ${PYTHON_IMAGE}
 RUN useradd --no-log-init --uid 10001 --no-create-home --shell /usr/sbin/nologin api

@@ -13,11 +13,12 @@ platforms=(${LAMBDA_PLATFORMS:-manylinux2014_x86_64 manylinux_2_28_x86_64 manyli
 rm -rf build/lambda build/lambda.zip build/dist
 # The project itself, as a wheel (it is pure Python).
 "$python" -m pip wheel --quiet --no-deps --wheel-dir build/dist .
-# TODO(lock): install the pinned versions of the lock file (`-r <lock> --no-deps`, then the
-# wheel with --no-deps) once the lock lands; until then pip resolves the lower bounds afresh.
+# The lock's production set (pinned, hash-checked), then the project's wheel without resolving
+# anything: the same versions as CI and the container.
 "$python" -m pip install --quiet --target build/lambda \
   "${platforms[@]/#/--platform=}" --implementation cp --python-version "$target_python" \
-  --only-binary=:all: build/dist/*.whl
+  --only-binary=:all: --require-hashes --no-deps -r requirements/runtime.txt
+"$python" -m pip install --quiet --target build/lambda --no-deps build/dist/*.whl
 # Byte-code compiled by another Python than the runtime's is of no use to it: left out (the
 # runtime, which cannot write to its code, then compiles at each cold start: build with
 # python3.12 to ship it compiled).

@@ -201,11 +201,13 @@ def create_app(settings: Settings | None = None, *, on_lambda: bool = False) -> 
     settings = settings or load_settings()
     keep_secrets_out_of_logs()
     authenticator = make_authenticator(settings)
+    # Before serving, so a store this install cannot open stops the start in one line.
+    options = store_options(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
-        async with open_store(store_options(settings)) as store:
+        async with open_store(options) as store:
             notices = DeploymentNotices()
             catalog = BuiltinCatalog(
                 store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds

@@ -3,14 +3,21 @@ options (the store itself takes plain values, never `Settings`)."""
 
 from __future__ import annotations
 
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 from server.store import ClientOptions, StoreOptions
+from server.store.embedded import INSTALL_EMBEDDED, missing_embedded_modules
 
 __all__ = ["store_options"]
 
 
 def store_options(settings: Settings) -> StoreOptions:
-    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`)."""
+    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`).
+
+    Refuses `STORE=embedded` where the `embedded` extra is not installed, in one line that
+    says how to install it: the app builds these options before it starts serving.
+    """
+    if settings.store == "embedded":
+        _require_embedded_extra(settings)
     return StoreOptions(
         client=ClientOptions(
             region=settings.aws_region,
@@ -22,3 +29,13 @@ def store_options(settings: Settings) -> StoreOptions:
         table_prefix=settings.table_prefix,
         embedded=settings.store == "embedded",
     )
+
+
+def _require_embedded_extra(settings: Settings) -> None:
+    missing = missing_embedded_modules()
+    if missing:
+        default = "" if "store" in settings.model_fields_set else " (the default)"
+        raise SettingsError(
+            f"STORE=embedded{default} needs the embedded extra, which this install lacks"
+            f" ({', '.join(missing)}): {INSTALL_EMBEDDED}, or set STORE=dynamodb for DynamoDB"
+        )

@@ -5,17 +5,37 @@ A child process rather than a thread: moto would otherwise share the GIL with th
 
 from __future__ import annotations
 
+import importlib.util
 import select
 import subprocess
 import sys
 
-__all__ = ["EmbeddedDynamoDB", "EmbeddedStartError"]
+__all__ = [
+    "EMBEDDED_MODULES",
+    "INSTALL_EMBEDDED",
+    "EmbeddedDynamoDB",
+    "EmbeddedStartError",
+    "missing_embedded_modules",
+]
 
 START_TIMEOUT_SECONDS = 30.0
+
+# The top-level modules `server.store.embedded_server` imports: the `embedded` extra, which
+# `pip install .` leaves out (a production server talks to DynamoDB itself).
+EMBEDDED_MODULES = ("moto", "werkzeug", "flask", "flask_cors")
+INSTALL_EMBEDDED = "pip install '.[embedded]'"
 
 
 class EmbeddedStartError(RuntimeError):
     pass
+
+
+def missing_embedded_modules() -> list[str]:
+    """The embedded server's modules this environment lacks; none with the extra installed.
+
+    Looked up, not imported: moto is for the child process, never this one.
+    """
+    return [name for name in EMBEDDED_MODULES if importlib.util.find_spec(name) is None]
 
 
 class EmbeddedDynamoDB:
@@ -26,6 +46,11 @@ class EmbeddedDynamoDB:
         self.endpoint_url: str | None = None
 
     def start(self) -> str:
+        missing = missing_embedded_modules()
+        if missing:
+            raise EmbeddedStartError(
+                f"the embedded DynamoDB needs {', '.join(missing)}: {INSTALL_EMBEDDED}"
+            )
         process = subprocess.Popen(
             [sys.executable, "-m", "server.store.embedded_server"],
             stdin=subprocess.PIPE,
