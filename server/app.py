@@ -1,12 +1,13 @@
-"""The Starlette app: lifespan (store, authenticator), `/graphql`, `/healthz` and `/readyz`."""
+"""The Starlette app: lifespan (store, authenticator, metrics, tracing), `/graphql`,
+`/healthz` and `/readyz`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
-from typing import Any, TypedDict, cast
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -23,7 +24,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -38,16 +39,22 @@ from server.edge import body
 from server.edge.failures import ContainFailures
 from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
 from server.edge.refusals import refusal
+from server.edge.request_ids import RequestIds
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.health import Readiness, healthz, readyz
 from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
 from server.logs import keep_secrets_out_of_logs
+from server.metrics import forget_this_process, serve_metrics
 from server.runtime import tune_garbage_collector
 from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
+from server.tracing import open_tracing
 from server.wiring import store_options
+
+if TYPE_CHECKING:
+    from server.otel import Tracing
 
 __all__ = ["State", "create_app"]
 
@@ -60,6 +67,7 @@ class State(TypedDict):
     catalog: BuiltinCatalog
     worker: DeploymentWorker | None
     readiness: Readiness
+    tracing: Tracing | None
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -94,11 +102,22 @@ class GraphQLView(GraphQL[Context, None]):
         here against the same origins as CORS (same-origin ones pass before this)."""
         return self.origins.allows(origin)
 
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         """An HTTP operation, within the time budget (subscriptions go by another path)."""
         try:
-            async with asyncio.timeout(self.operation_timeout):
-                return await super().execute_operation(*args, **kwargs)
+            async with asyncio.timeout(self.operation_timeout) as budget:
+                context.time_budget = budget
+                return await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
         except TimeoutError:
             error = ServiceUnavailable(
                 f"the operation took longer than {self.operation_timeout:g} s; retry"
@@ -133,6 +152,7 @@ class GraphQLView(GraphQL[Context, None]):
             deployment_queue=state.worker,
             identity=identity,
             auth_error=auth_error,
+            tracing=state.tracing,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -177,33 +197,56 @@ async def _authenticate(
         return None, error
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+@asynccontextmanager
+async def _background(
+    settings: Settings, store: Store
+) -> AsyncIterator[tuple[DeploymentNotices, BuiltinCatalog, DeploymentWorker | None]]:
+    """What runs beside the requests: the deployment worker (`DEPLOYER=validate`) and the
+    sweep, with the notices and the catalog cache they share with the requests."""
+    notices = DeploymentNotices()
+    catalog = BuiltinCatalog(store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds)
+    worker = None
+    tasks = []
+    if settings.deployer == "validate":
+        worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
+        tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
+    sweeper = Sweeper(
+        store,
+        notices,
+        interval=settings.deployment_sweep_seconds,
+        resume=worker.submit if worker is not None else None,
+    )
+    tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
+    tune_garbage_collector()
+    try:
+        yield notices, catalog, worker
+    finally:
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+
+def create_app(settings: Settings | None = None, *, tracing: Tracing | None = None) -> Starlette:
+    """The app `settings` describe; `tracing` in place of the one they set up (tests)."""
     settings = settings or load_settings()
     keep_secrets_out_of_logs()
     authenticator = make_authenticator(settings)
+    tracing = tracing or open_tracing(settings.otel_exporter_otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
-        async with open_store(store_options(settings)) as store:
-            notices = DeploymentNotices()
-            catalog = BuiltinCatalog(
-                store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
-            )
-            worker = None
-            tasks = []
-            if settings.deployer == "validate":
-                worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
-                tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
-            sweeper = Sweeper(
-                store,
-                notices,
-                interval=settings.deployment_sweep_seconds,
-                resume=worker.submit if worker is not None else None,
-            )
-            tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
-            tune_garbage_collector()
-            try:
+        async with AsyncExitStack() as cleanup:
+            if settings.metrics_port is not None:
+                metrics = serve_metrics(settings.metrics_host, settings.metrics_port)
+                if metrics is not None:
+                    cleanup.callback(metrics.close)
+            cleanup.callback(forget_this_process)
+            if tracing is not None:
+                cleanup.callback(tracing.close)
+            store = await cleanup.enter_async_context(open_store(store_options(settings, tracing)))
+            async with _background(settings, store) as (notices, catalog, worker):
                 yield {
                     "settings": settings,
                     "store": store,
@@ -212,12 +255,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "catalog": catalog,
                     "worker": worker,
                     "readiness": Readiness(store, ttl_seconds=settings.readiness_cache_seconds),
+                    "tracing": tracing,
                 }
-            finally:
-                for task in tasks:
-                    task.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await task
 
     graphql = GraphQLView(
         build_schema(introspection=settings.allows_introspection), graphql_ide="graphiql"
@@ -226,6 +265,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql.origins = settings.origins
     return Starlette(
         middleware=[
+            Middleware(RequestIds),
             Middleware(SecurityHeaders, html_csp=graphiql_csp(graphql.graphql_ide_html)),
             Middleware(ContainFailures),
             Middleware(TrustedHosts, hosts=settings.hosts),
@@ -235,7 +275,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_origins=sorted(settings.origins.origins),
                 allow_origin_regex=settings.origins.regex,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Dev-User", "X-Dev-Groups"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Dev-User",
+                    "X-Dev-Groups",
+                    "X-Request-Id",
+                ],
+                expose_headers=["X-Request-Id"],
                 max_age=600,
             ),
         ],

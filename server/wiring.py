@@ -3,14 +3,20 @@ options (the store itself takes plain values, never `Settings`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from server.settings import Settings
 from server.store import ClientOptions, StoreOptions
+
+if TYPE_CHECKING:
+    from server.otel import Tracing
 
 __all__ = ["store_options"]
 
 
-def store_options(settings: Settings) -> StoreOptions:
-    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`)."""
+def store_options(settings: Settings, tracing: Tracing | None = None) -> StoreOptions:
+    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`),
+    traced by `tracing` if given."""
     return StoreOptions(
         client=ClientOptions(
             region=settings.aws_region,
@@ -21,4 +27,5 @@ def store_options(settings: Settings) -> StoreOptions:
         ),
         table_prefix=settings.table_prefix,
         embedded=settings.store == "embedded",
+        tracing=tracing,
     )
