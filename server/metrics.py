@@ -1,7 +1,7 @@
 """Prometheus metrics: what the server counts, and where it shows them.
 
-The counting is always on and costs a few microseconds an operation or DynamoDB call (no
-hook per field). Showing them is off unless `METRICS_PORT` is set: then Prometheus text is
+The counting is always on and costs microseconds an operation or DynamoDB call (no hook per
+field). Showing them is off unless `METRICS_PORT` is set: then Prometheus text is
 served on that port of `METRICS_HOST` (127.0.0.1 unless set), never on the API's own port, so
 nothing reached through the load balancer shows them.
 

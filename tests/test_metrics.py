@@ -70,12 +70,6 @@ def served(dynamodb_endpoint: str, settings: Settings, store: Store) -> Iterator
         yield base, f"http://127.0.0.1:{port}/metrics"
 
 
-def test_metrics_are_off_unless_a_port_is_set_and_then_on_loopback() -> None:
-    settings = Settings()
-
-    assert (settings.metrics_port, settings.metrics_host) == (None, "127.0.0.1")
-
-
 def test_the_metrics_port_shows_operations_and_their_dynamodb_requests(
     served: tuple[str, str], settings: Settings
 ) -> None:
