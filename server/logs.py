@@ -18,6 +18,7 @@ bounded `traceback`.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from datetime import UTC, datetime
@@ -90,7 +91,10 @@ class JsonLines(logging.Formatter):
             line.update(fields)
         if record.exc_info and record.exc_info[1] is not None:
             line["traceback"] = brief_traceback(record.exc_info[1])
-        return orjson.dumps(line, default=str).decode()
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except TypeError:  # text orjson refuses (a lone surrogate): `json` escapes it
+            return json.dumps(line, default=str, separators=(",", ":"))
 
 
 def configure_logging(level: int, log_format: LogFormat = "text") -> None:

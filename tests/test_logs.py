@@ -12,6 +12,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
+from server.logs import JsonLines
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import GraphQLClient
@@ -102,3 +103,11 @@ def test_a_served_session_writes_json_lines_that_hold_no_secret(
     assert (first["dynamodb_requests"], first["dynamodb_rounds"]) >= (1, 1)
     assert first["duration_ms"] > 0
     assert len({line["request_id"] for line in operations}) == 5
+
+
+def test_a_json_line_is_written_whatever_text_it_holds() -> None:
+    record = logging.LogRecord("server.x", logging.INFO, __file__, 1, "odd %s", ("\ud800",), None)
+
+    line = json.loads(JsonLines().format(record))
+
+    assert line["message"] == "odd \ud800"
