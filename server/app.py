@@ -1,4 +1,5 @@
-"""The Starlette app: lifespan (store, authenticator), `/graphql`, `/healthz` and `/readyz`.
+"""The Starlette app: lifespan (store, authenticator, metrics, tracing), `/graphql`,
+`/healthz` and `/readyz`.
 
 The same app serves under uvicorn (`serve`) and on AWS Lambda (`server.lambda_handler`); on
 Lambda (`on_lambda=True`) it starts no background task and refuses subscriptions saying where
@@ -11,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
-from typing import Any, TypedDict, cast
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -29,7 +30,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -44,16 +45,22 @@ from server.edge import body
 from server.edge.failures import ContainFailures
 from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
 from server.edge.refusals import refusal
+from server.edge.request_ids import RequestIds
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.health import Readiness, healthz, readyz
 from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
 from server.logs import keep_secrets_out_of_logs
+from server.metrics import forget_this_process, serve_metrics
 from server.runtime import tune_garbage_collector
 from server.schema import build_schema
 from server.schema.errors import extensions_for
 from server.settings import Settings, load_settings
 from server.store import Store, open_store
+from server.tracing import open_tracing
 from server.wiring import store_options
+
+if TYPE_CHECKING:
+    from server.otel import Tracing
 
 __all__ = ["State", "create_app"]
 
@@ -66,6 +73,7 @@ class State(TypedDict):
     catalog: BuiltinCatalog
     worker: DeploymentWorker | None
     readiness: Readiness
+    tracing: Tracing | None
 
 
 WEBSOCKET_SUBSCRIPTIONS = (
@@ -111,11 +119,22 @@ class GraphQLView(GraphQL[Context, None]):
         here against the same origins as CORS (same-origin ones pass before this)."""
         return self.origins.allows(origin)
 
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         """An HTTP operation, within the time budget (subscriptions go by another path)."""
         try:
-            async with asyncio.timeout(self.operation_timeout):
-                return await super().execute_operation(*args, **kwargs)
+            async with asyncio.timeout(self.operation_timeout) as budget:
+                context.time_budget = budget
+                return await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
         except TimeoutError:
             error = ServiceUnavailable(
                 f"the operation took longer than {self.operation_timeout:g} s; retry"
@@ -150,6 +169,7 @@ class GraphQLView(GraphQL[Context, None]):
             deployment_queue=state.worker,
             identity=identity,
             auth_error=auth_error,
+            tracing=state.tracing,
         )
 
     def _refusal_message(self, error: HTTPException) -> str:
@@ -193,40 +213,67 @@ async def _authenticate(
         return None, error
 
 
-def create_app(settings: Settings | None = None, *, on_lambda: bool = False) -> Starlette:
-    """The app. `on_lambda`: the process is frozen between invocations, so it runs neither the
-    deployment worker nor the sweep whatever `DEPLOYER` says (a lease it claimed would run out
-    while frozen, and each cold start would Scan the Projects table); and it has no WebSocket,
-    so a subscription over HTTP is refused pointing to the container deployment."""
+@asynccontextmanager
+async def _background(
+    settings: Settings, store: Store, *, on_lambda: bool
+) -> AsyncIterator[tuple[DeploymentNotices, BuiltinCatalog, DeploymentWorker | None]]:
+    """What runs beside the requests: the deployment worker (`DEPLOYER=validate`) and the
+    sweep, with the notices and the catalog cache they share with the requests; neither on
+    Lambda."""
+    notices = DeploymentNotices()
+    catalog = BuiltinCatalog(store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds)
+    worker = None
+    tasks = []
+    if settings.deployer == "validate" and not on_lambda:
+        worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
+        tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
+    if not on_lambda:
+        sweeper = Sweeper(
+            store,
+            notices,
+            interval=settings.deployment_sweep_seconds,
+            resume=worker.submit if worker is not None else None,
+        )
+        tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
+    tune_garbage_collector()
+    try:
+        yield notices, catalog, worker
+    finally:
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+
+def create_app(
+    settings: Settings | None = None, *, tracing: Tracing | None = None, on_lambda: bool = False
+) -> Starlette:
+    """The app `settings` describe; `tracing` in place of the one they set up (tests).
+    `on_lambda`: the process is frozen between invocations, so it runs neither the deployment
+    worker nor the sweep whatever `DEPLOYER` says (a lease it claimed would run out while
+    frozen, and each cold start would Scan the Projects table); and it has no WebSocket, so a
+    subscription over HTTP is refused pointing to the container deployment."""
     settings = settings or load_settings()
     keep_secrets_out_of_logs()
     authenticator = make_authenticator(settings)
+    tracing = tracing or open_tracing(settings.otel_exporter_otlp_endpoint)
     # Before serving, so a store this install cannot open stops the start in one line.
-    options = store_options(settings)
+    options = store_options(settings, tracing)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         await authenticator.start()
-        async with open_store(options) as store:
-            notices = DeploymentNotices()
-            catalog = BuiltinCatalog(
-                store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds
-            )
-            worker = None
-            tasks = []
-            if settings.deployer == "validate" and not on_lambda:
-                worker = DeploymentWorker(store, notices, ValidatingDeployer(catalog))
-                tasks.append(asyncio.create_task(worker.run(), name="deployment-worker"))
-            if not on_lambda:
-                sweeper = Sweeper(
-                    store,
-                    notices,
-                    interval=settings.deployment_sweep_seconds,
-                    resume=worker.submit if worker is not None else None,
-                )
-                tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
-            tune_garbage_collector()
-            try:
+        async with AsyncExitStack() as cleanup:
+            if settings.metrics_port is not None:
+                metrics = serve_metrics(settings.metrics_host, settings.metrics_port)
+                if metrics is not None:
+                    cleanup.callback(metrics.close)
+            cleanup.callback(forget_this_process)
+            if tracing is not None:
+                cleanup.callback(tracing.close)
+            store = await cleanup.enter_async_context(open_store(options))
+            async with _background(settings, store, on_lambda=on_lambda) as background:
+                notices, catalog, worker = background
                 yield {
                     "settings": settings,
                     "store": store,
@@ -235,12 +282,8 @@ def create_app(settings: Settings | None = None, *, on_lambda: bool = False) -> 
                     "catalog": catalog,
                     "worker": worker,
                     "readiness": Readiness(store, ttl_seconds=settings.readiness_cache_seconds),
+                    "tracing": tracing,
                 }
-            finally:
-                for task in tasks:
-                    task.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await task
 
     graphql = GraphQLView(
         build_schema(introspection=settings.allows_introspection), graphql_ide="graphiql"
@@ -251,6 +294,7 @@ def create_app(settings: Settings | None = None, *, on_lambda: bool = False) -> 
         graphql.subscriptions_refusal = NO_SUBSCRIPTIONS_ON_LAMBDA
     return Starlette(
         middleware=[
+            Middleware(RequestIds),
             Middleware(SecurityHeaders, html_csp=graphiql_csp(graphql.graphql_ide_html)),
             Middleware(ContainFailures),
             Middleware(TrustedHosts, hosts=settings.hosts),
@@ -260,7 +304,14 @@ def create_app(settings: Settings | None = None, *, on_lambda: bool = False) -> 
                 allow_origins=sorted(settings.origins.origins),
                 allow_origin_regex=settings.origins.regex,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Dev-User", "X-Dev-Groups"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Dev-User",
+                    "X-Dev-Groups",
+                    "X-Request-Id",
+                ],
+                expose_headers=["X-Request-Id"],
                 max_age=600,
             ),
         ],

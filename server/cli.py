@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from server.catalog import CatalogError
-from server.logs import configure_logging
+from server.logs import configure_logging, use_log_format
 from server.settings import (
     DEFAULT_TABLE_PREFIX,
     TABLE_PREFIX_PATTERN,
@@ -84,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
 
     settings = load_settings()
+    use_log_format(settings.logs_as)
     if settings.auth_mode == "dev" and not is_loopback(args.host) and not args.insecure_dev_auth:
         raise SettingsError(
             f"AUTH_MODE=dev on non-loopback host {args.host} lets anyone act as any user;"
@@ -105,6 +106,9 @@ def _serve(args: argparse.Namespace) -> int:
         # (websockets logs headers and frames at DEBUG through `uvicorn.error`).
         log_config=None,
         log_level=None,
+        # Its access log writes query strings whole (a GET's variables); every request
+        # leaves a line of the server's own instead (`server/edge/request_ids.py`).
+        access_log=False,
     )
     return 0
 

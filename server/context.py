@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +18,9 @@ from server.deployments.queue import DeploymentQueue
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
+
+if TYPE_CHECKING:
+    from server.otel import Tracing
 
 __all__ = ["Context", "OperationCost"]
 
@@ -51,6 +55,11 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The operation's cost, estimated and counted (`server/schema/metered.py`).
     cost: OperationCost | None = None
+    # The time budget of an HTTP operation (`OPERATION_TIMEOUT_SECONDS`), to tell its end
+    # from another cancellation.
+    time_budget: asyncio.Timeout | None = None
+    # A span per operation, when tracing is on.
+    tracing: Tracing | None = None
 
     @property
     def user_id(self) -> str:

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.app import create_app
 from server.deployments.sweeper import Sweeper
 from server.edge.refusals import refusal_body
-from server.logs import brief_traceback, configure_logging
+from server.logs import brief_traceback, configure_logging, use_log_format
 from server.settings import SettingsError, load_settings
 
 __all__ = ["LambdaHandler", "app_from_environment", "handler"]
@@ -233,6 +233,7 @@ def app_from_environment() -> ASGIApp:
     """The app for Lambda from the environment's settings, logging as `serve` does."""
     configure_logging(logging.INFO)
     settings = load_settings()
+    use_log_format(settings.logs_as)  # JSON lines outside dev mode, as `serve` writes them
     if settings.auth_mode == "dev" and not settings.insecure_dev_auth:
         raise SettingsError(
             "AUTH_MODE=dev on AWS Lambda lets anyone act as any user; use AUTH_MODE=cognito,"

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from server.edge.hosts import HOST_PATTERN, LOOPBACK_HOSTS, HostPolicy, OriginPolicy
+from server.logs import LogFormat
 
 __all__ = [
     "DEFAULT_TABLE_PREFIX",
@@ -67,6 +68,13 @@ class Settings(BaseSettings):
     max_query_cost: Annotated[int, Field(ge=1)] = 40_000
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
+    # None: JSON lines outside dev mode, text in dev mode.
+    log_format: Literal["json", "text"] | None = None
+    # None: no metrics endpoint. Set: Prometheus text on a port of its own (`server/metrics.py`).
+    metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    metrics_host: Annotated[str, Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")] = "127.0.0.1"
+    # Set: OpenTelemetry traces exported over OTLP/HTTP (`server/tracing.py`).
+    otel_exporter_otlp_endpoint: str | None = None
 
     @field_validator("cognito_client_ids", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
@@ -100,7 +108,13 @@ class Settings(BaseSettings):
             )
         return hosts
 
-    @field_validator("dynamodb_endpoint_url")
+    @field_validator("otel_exporter_otlp_endpoint", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # OpenTelemetry's own rule: an empty variable is an unset one.
+        return None if value == "" else value
+
+    @field_validator("dynamodb_endpoint_url", "otel_exporter_otlp_endpoint")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -135,6 +149,13 @@ class Settings(BaseSettings):
         if self.debug_extensions is None:
             return self.store == "embedded"
         return self.debug_extensions
+
+    @property
+    def logs_as(self) -> LogFormat:
+        """How log lines are written: JSON outside dev mode unless `LOG_FORMAT` says."""
+        if self.log_format is None:
+            return "text" if self.auth_mode == "dev" else "json"
+        return self.log_format
 
     @model_validator(mode="after")
     def _cognito_is_configured(self) -> Settings:

@@ -3,15 +3,21 @@ options (the store itself takes plain values, never `Settings`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from server.settings import Settings, SettingsError
 from server.store import ClientOptions, StoreOptions
 from server.store.embedded import INSTALL_EMBEDDED, missing_embedded_modules
 
+if TYPE_CHECKING:
+    from server.otel import Tracing
+
 __all__ = ["store_options"]
 
 
-def store_options(settings: Settings) -> StoreOptions:
-    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`).
+def store_options(settings: Settings, tracing: Tracing | None = None) -> StoreOptions:
+    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`),
+    traced by `tracing` if given.
 
     Refuses `STORE=embedded` where the `embedded` extra is not installed, in one line that
     says how to install it: the app builds these options before it starts serving.
@@ -28,6 +34,7 @@ def store_options(settings: Settings) -> StoreOptions:
         ),
         table_prefix=settings.table_prefix,
         embedded=settings.store == "embedded",
+        tracing=tracing,
     )
 
 

@@ -295,6 +295,15 @@ async def test_a_request_without_a_bearer_token_is_unauthenticated(
     assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]
 
 
+async def test_the_probes_answer_without_a_token(cognito_app: ASGIApp) -> None:
+    async with GraphQLClient.for_app(cognito_app, None) as client:
+        health = await client.http.get("/healthz")
+        ready = await client.http.get("/readyz")
+
+    assert (health.status_code, ready.status_code) == (200, 200)
+    assert ready.json() == {"status": "ready"}
+
+
 async def test_dev_headers_mean_nothing_in_cognito_mode(cognito_app: ASGIApp) -> None:
     async with GraphQLClient.for_app(cognito_app, "pretender", groups="admin") as client:
         body = await client.execute(VIEWER)

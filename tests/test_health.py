@@ -13,7 +13,7 @@ from starlette.types import ASGIApp
 
 from server.app import create_app
 from server.settings import Settings
-from server.store import Store, open_store
+from server.store import Store, instrument, open_store
 from server.wiring import store_options
 
 ROLES = {"projects", "agents", "tools", "main-config", "environment", "deployments"}
@@ -81,3 +81,16 @@ async def test_readyz_reuses_its_answer_for_the_cache_time(
             after_fresh = (await fresh.get("/readyz")).status_code
 
     assert (before, after_cached, after_fresh) == (503, 503, 200)
+
+
+async def test_healthz_calls_no_dynamodb_and_readyz_describes_each_table_once(
+    settings: Settings, store: Store
+) -> None:
+    async with client(settings, readiness_cache_seconds=0) as http:
+        with instrument.track() as health:
+            await http.get("/healthz")
+        with instrument.track() as ready:
+            await http.get("/readyz")
+
+    assert health.calls == []
+    assert sorted(call.split(" ")[0] for call in ready.calls) == ["DescribeTable"] * 7

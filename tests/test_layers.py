@@ -6,9 +6,9 @@ from the layers below it, never from one above:
     app → schema → resolvers → deployments → dataloaders → store → models → beside
 
 "Beside" holds what every layer may use and which uses nothing of the layers: the settings,
-the domain's errors, who is calling and how that is checked, logging, and the HTTP edge (ASGI
-middleware and the uvicorn protocol, which know nothing of GraphQL's schema or the store; the
-settings parse the Host and Origin policies the edge defines).
+the domain's errors, who is calling and how that is checked, logging, metrics and traces, and
+the HTTP edge (ASGI middleware and the uvicorn protocol, which know nothing of GraphQL's
+schema or the store; the settings parse the Host and Origin policies the edge defines).
 
 Every import counts, wherever it is written: at the top of a module, inside a function (the
 command line imports the app lazily), and under `if TYPE_CHECKING:`. A typing-only import is
@@ -67,6 +67,11 @@ LAYERS = (
             "server.cognito",
             "server.logs",
             "server.edge",
+            # What the server counts and traces, and the request a log line belongs to.
+            "server.metrics",
+            "server.tracing",
+            "server.otel",
+            "server.request_id",
         ),
     ),
 )

@@ -20,6 +20,10 @@ VARIABLES = [
     "DEPLOYER",
     "DEBUG_EXTENSIONS",
     "BUILTIN_CACHE_SECONDS",
+    "LOG_FORMAT",
+    "METRICS_PORT",
+    "METRICS_HOST",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
 ]
 
 
@@ -79,6 +83,11 @@ def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
         ("TABLE_PREFIX", "bad prefix!", "TABLE_PREFIX"),
         ("AUTH_MODE", "cognito", "COGNITO_REGION"),
         ("MAX_QUERY_COST", "0", "MAX_QUERY_COST"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT"),
+        ("METRICS_PORT", "0", "METRICS_PORT"),
+        ("METRICS_PORT", "65536", "METRICS_PORT"),
+        ("METRICS_HOST", "host name", "METRICS_HOST"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -125,3 +134,40 @@ def test_the_builtin_cache_lasts_30_seconds_unless_set(monkeypatch: pytest.Monke
         load_settings()
     assert default.builtin_cache_seconds == 30
     assert off.builtin_cache_seconds == 0
+
+
+def test_logs_are_json_lines_outside_dev_mode_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    cognito = {
+        "auth_mode": "cognito",
+        "cognito_region": "eu-west-1",
+        "cognito_user_pool_id": "eu-west-1_abc",
+        "cognito_client_ids": ("client",),
+    }
+
+    defaults = (load_settings().logs_as, load_settings(**cognito).logs_as)
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    chosen = load_settings(**cognito).logs_as
+
+    assert (defaults, chosen) == (("text", "json"), "text")
+
+
+def test_metrics_and_traces_are_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    off = load_settings()
+    monkeypatch.setenv("METRICS_PORT", "9102")
+    monkeypatch.setenv("METRICS_HOST", "0.0.0.0")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    on = load_settings()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")  # OpenTelemetry's rule: unset
+    emptied = load_settings()
+
+    assert (off.metrics_port, off.metrics_host, off.otel_exporter_otlp_endpoint) == (
+        None,
+        "127.0.0.1",
+        None,
+    )
+    assert (on.metrics_port, on.metrics_host, on.otel_exporter_otlp_endpoint) == (
+        9102,
+        "0.0.0.0",
+        "http://collector:4318",
+    )
+    assert emptied.otel_exporter_otlp_endpoint is None

@@ -27,6 +27,7 @@ from server.builtin_catalog import BuiltinCatalog
 from server.deployments.lifecycle import change_status
 from server.deployments.notices import DeploymentNotices
 from server.errors import Conflict, DomainError, NotFound
+from server.metrics import DEPLOYMENT_CLAIMS, DEPLOYMENT_OUTCOMES
 from server.models import Deployment, DeploymentStatus, Snapshot, StatusUpdate, ToolType
 from server.models.deployment import LEASE
 from server.models.snapshot import SnapshotTool
@@ -141,25 +142,34 @@ class DeploymentWorker:
         try:
             claimed = await self._deploying(user_id, deployment_id, claim=True)
         except DomainError:
+            DEPLOYMENT_CLAIMS.labels("skipped").inc()
             return  # cancelled, gone, or claimed by another instance
+        DEPLOYMENT_CLAIMS.labels("claimed").inc()
+        outcome = await self._deploy(user_id, deployment_id, claimed)
+        DEPLOYMENT_OUTCOMES.labels(outcome).inc()
+
+    async def _deploy(self, user_id: str, deployment_id: str, claimed: Deployment) -> str:
+        """Deploy a claimed deployment and finish it; say how it ended."""
 
         async def log(line: str) -> None:
             await self._deploying(user_id, deployment_id, [line])
 
+        error: str | None = None
         try:
             async with self._renewing(user_id, deployment_id):
                 await self._deployer.deploy(Snapshot.model_validate(claimed.config or {}), log)
         except DeploymentFailed as failure:
-            await self._finish(user_id, deployment_id, DeploymentStatus.FAILED, error=str(failure))
+            status, error, outcome = DeploymentStatus.FAILED, str(failure), "failed"
         except DomainError:
-            return  # cancelled while deploying
+            return "cancelled"  # while deploying
         except Exception:
             logger.exception("deployer failed on %s", deployment_id)
-            await self._finish(
-                user_id, deployment_id, DeploymentStatus.FAILED, error="internal deployer error"
-            )
+            error, outcome = "internal deployer error", "deployer_error"
+            status = DeploymentStatus.FAILED
         else:
-            await self._finish(user_id, deployment_id, DeploymentStatus.SUCCESS)
+            status, outcome = DeploymentStatus.SUCCESS, "success"
+        finished = await self._finish(user_id, deployment_id, status, error=error)
+        return outcome if finished else "cancelled"
 
     async def _deploying(
         self,
@@ -215,7 +225,8 @@ class DeploymentWorker:
         status: DeploymentStatus,
         *,
         error: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Finish the deployment with `status`; False if it was cancelled meanwhile."""
         try:
             await change_status(
                 self._store,
@@ -225,4 +236,5 @@ class DeploymentWorker:
                 StatusUpdate(status=status, error=error),
             )
         except DomainError:
-            pass  # cancelled meanwhile: the user's word stands
+            return False  # cancelled meanwhile: the user's word stands
+        return True

@@ -1,2 +1,2 @@
 """The HTTP edge below the GraphQL view: refusals, the HTTP protocol's bounds, hosts and
-origins."""
+origins, request ids."""

@@ -21,7 +21,6 @@ from strawberry.types.graphql import OperationType
 from server.logs import brief_traceback
 from server.schema.agent import AgentMutation, AgentQuery
 from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
-from server.schema.debug import DynamoDBTally
 from server.schema.deployment import DeploymentMutation, DeploymentQuery, DeploymentSubscription
 from server.schema.depth import depth_limit
 from server.schema.env_var import EnvVarMutation
@@ -35,6 +34,7 @@ from server.schema.errors import (
 from server.schema.loaders import FreshLoadersOnSockets
 from server.schema.main_config import MainConfigMutation
 from server.schema.metered import CostReport, MeteredExecutor
+from server.schema.observe import ObserveOperations
 from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
 from server.schema.tool import ToolMutation, ToolQuery
@@ -114,9 +114,11 @@ def build_schema(*, introspection: bool = True) -> Schema:
             # Suggestions ("Did you mean ...?") reveal the schema where introspection is off.
             disable_field_suggestions=not introspection,
         ),
-        # Order matters: hooks exit in reverse, so ErrorCodes sees errors after masking, and
-        # RequireIdentity replaces what ValidationCache found.
+        # Order matters: hooks exit in reverse, so ObserveOperations sees the errors as they
+        # go out, ErrorCodes sees them after masking, and RequireIdentity replaces what
+        # ValidationCache found.
         extensions=[
+            ObserveOperations,
             ErrorCodes,
             MaskUnexpectedErrors,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -125,7 +127,6 @@ def build_schema(*, introspection: bool = True) -> Schema:
             ValidationCache,
             RequireIdentity,
             FreshLoadersOnSockets,
-            DynamoDBTally,
             CostReport,
         ],
         # Estimates each operation's cost before it runs and counts it as lists complete.

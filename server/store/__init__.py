@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.catalog import load_catalog
 from server.store import instrument
@@ -27,6 +27,9 @@ from server.store.tables import TableNames, TableReport, create_tables
 from server.store.tools import ToolStore
 from server.store.transactions import LostRace
 from server.store.usage import Usage
+
+if TYPE_CHECKING:
+    from server.otel import Tracing
 
 __all__ = [
     "ClientOptions",
@@ -111,6 +114,8 @@ class StoreOptions:
     # Start an embedded DynamoDB (a moto server) instead of `client.endpoint_url`, and create
     # and seed its tables.
     embedded: bool = False
+    # A span per request, when tracing is on.
+    tracing: Tracing | None = None
 
 
 @asynccontextmanager
@@ -130,7 +135,7 @@ async def open_store(options: StoreOptions) -> AsyncIterator[Store]:
             )
             logger.info("embedded DynamoDB (moto) at %s", endpoint)
         client = await stack.enter_async_context(open_client(client_options))
-        instrument.install(client)
+        instrument.install(client, options.tracing)
         store = Store.on(client, TableNames.with_prefix(options.table_prefix))
         if options.embedded:
             await store.create_tables()

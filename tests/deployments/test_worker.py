@@ -23,6 +23,7 @@ from tests.documents import (
     SET_MAIN_CONFIG,
     UPSERT_BUILTIN_TOOL,
 )
+from tests.samples import sample
 
 GET = "query($id: ID!) { deployment(id: $id) { status error logs } }"
 
@@ -146,3 +147,33 @@ async def test_a_cancelled_deployment_is_left_alone(
     deployment = (await client.data(GET, {"id": deployment_id}))["deployment"]
     assert deployment["status"] == "FAILED"
     assert deployment["error"] == "cancelled"
+
+
+async def test_claims_and_outcomes_are_counted(
+    client: GraphQLClient, store: Store, user_id: str
+) -> None:
+    succeeding = await deploy(client, await project(client))
+    failing = await deploy(client, await project(client, main=False))
+    before = {
+        "claimed": sample("deployment_worker_claims_total", result="claimed"),
+        "skipped": sample("deployment_worker_claims_total", result="skipped"),
+        "success": sample("deployment_worker_outcomes_total", outcome="success"),
+        "failed": sample("deployment_worker_outcomes_total", outcome="failed"),
+    }
+
+    worker = worker_for(store)
+    await worker.process(user_id, succeeding)
+    await worker.process(user_id, failing)
+    await worker.process(user_id, succeeding)  # finished already: nothing to claim
+
+    assert {
+        "claimed": sample("deployment_worker_claims_total", result="claimed"),
+        "skipped": sample("deployment_worker_claims_total", result="skipped"),
+        "success": sample("deployment_worker_outcomes_total", outcome="success"),
+        "failed": sample("deployment_worker_outcomes_total", outcome="failed"),
+    } == {
+        "claimed": before["claimed"] + 2,
+        "skipped": before["skipped"] + 1,
+        "success": before["success"] + 1,
+        "failed": before["failed"] + 1,
+    }
