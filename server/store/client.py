@@ -41,7 +41,9 @@ async def open_client(options: ClientOptions) -> AsyncIterator[Any]:
         region_name=options.region,
         # Standard mode retries throttling and transient errors with jittered backoff;
         # adaptive mode's client-side rate limiter suits single-tenant clients, not a server.
-        retries={"mode": "standard", "max_attempts": options.max_attempts},
+        # `total_max_attempts` counts the first attempt too (botocore's `max_attempts` would
+        # count only the retries after it): DYNAMODB_MAX_ATTEMPTS=4 is 4 attempts in all.
+        retries={"mode": "standard", "total_max_attempts": options.max_attempts},
         connect_timeout=options.connect_timeout,
         read_timeout=options.read_timeout,
         max_pool_connections=MAX_POOL_CONNECTIONS,

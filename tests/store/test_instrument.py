@@ -19,8 +19,8 @@ async def test_a_request_botocore_retried_counts_its_retries_and_how_it_ended() 
             region="us-east-1",
             endpoint_url="http://127.0.0.1:9",  # nothing listens: every attempt is refused
             connect_timeout=1,
-            # botocore's `max_attempts`: retries after the first attempt.
-            max_attempts=2,
+            # DYNAMODB_MAX_ATTEMPTS: every attempt, the first included: 3 attempts, 2 retries.
+            max_attempts=3,
         ),
         table_prefix="unreachable-",
     )
