@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Protocol, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from server.models import Project
 
-__all__ = ["listed_by_project"]
+__all__ = ["children_of", "listed_by_project"]
 
 
 class Child(Protocol):
@@ -41,13 +42,24 @@ def listed_by_project(
         ]
         by_key = dict(zip(wanted, await children.load_many(wanted), strict=True))
         return [
-            [
-                child
-                for child_id in ids
-                if (child := by_key[(user, child_id)]) is not None
-                and child.project_id == project_id
-            ]
+            children_of(project_id, ids, partial(_by_user_key, by_key, user))
             for (user, project_id), ids in zip(keys, listed, strict=True)
         ]
 
     return load
+
+
+def _by_user_key(found: dict[Key, ChildT | None], user_id: str, child_id: str) -> ChildT | None:
+    return found[(user_id, child_id)]
+
+
+def children_of(
+    project_id: str, ids: Sequence[str], item: Callable[[str], ChildT | None]
+) -> list[ChildT]:
+    """The project's children: the `ids` it lists, in that order, that have an `item` naming
+    the project (an id without one, or whose item names another project, is left out)."""
+    return [
+        child
+        for child_id in ids
+        if (child := item(child_id)) is not None and child.project_id == project_id
+    ]

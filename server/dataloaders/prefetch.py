@@ -27,6 +27,7 @@ from strawberry.dataloader import DataLoader
 
 from server.builtin_catalog import BuiltinCatalog
 from server.dataloaders import ItemKey, Loaders
+from server.dataloaders.listed import children_of
 from server.models import MainConfig, Project, main_config_id
 from server.store import Store
 
@@ -83,12 +84,7 @@ class Listed(Generic[ChildT]):
             ids = self.ids_of(project)
             missing = [child_id for child_id in ids if child_id not in found]
             if complete or not missing:
-                children = [
-                    child
-                    for child_id in ids
-                    if (child := found.get(child_id)) is not None
-                    and child.project_id == project.project_id
-                ]
+                children = children_of(project.project_id, ids, found.get)
                 self.by_project.prime((user_id, project.project_id), children)
             else:
                 for child_id in missing:  # awaited by `by_project` when the field is reached
