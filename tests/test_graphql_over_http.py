@@ -195,6 +195,19 @@ async def test_given_a_lone_operation_without_a_name_when_posting_then_it_runs(
     assert "errors" not in anonymous.json()
 
 
+@pytest.mark.parametrize("operation_name", ["", None])
+async def test_given_an_empty_or_null_operation_name_then_it_counts_as_absent(
+    http: httpx.AsyncClient, operation_name: str | None
+) -> None:
+    query = "query Me { viewer { userId } }"
+    by_get = await http.get("/graphql", params={"query": query, "operationName": operation_name})
+    by_post = await post(http, {"query": query, "operationName": operation_name})
+
+    assert by_get.status_code == by_post.status_code == 200
+    assert by_get.json()["data"] == by_post.json()["data"]
+    assert "userId" in by_get.json()["data"]["viewer"]
+
+
 async def test_given_a_mutation_over_get_then_405_with_allow_post_and_nothing_runs(
     http: httpx.AsyncClient,
 ) -> None:

@@ -41,10 +41,16 @@ class ChosenOperation(ExecutionContext):
     """strawberry's execution context without its guess of the first operation."""
 
     @property
-    def operation_name(self) -> str | None:
+    def _named(self) -> str | None:
+        """The `operationName` given; empty is absent (GraphQL over HTTP says so of a GET's
+        parameters, and no operation has an empty name)."""
         provided: str | None = self._provided_operation_name
-        if provided is not None:
-            return provided
+        return provided or None
+
+    @property
+    def operation_name(self) -> str | None:
+        if self._named is not None:
+            return self._named
         operations = _operations(self.graphql_document)
         if len(operations) == 1 and operations[0].name is not None:
             return operations[0].name.value
@@ -52,7 +58,7 @@ class ChosenOperation(ExecutionContext):
 
     @property
     def operation_type(self) -> OperationType:
-        if self._provided_operation_name is None:
+        if self._named is None:
             operations = _operations(self.graphql_document)
             if len(operations) > 1:
                 raise AmbiguousOperation(operations)
