@@ -27,8 +27,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.graphql import OperationType
@@ -44,6 +44,7 @@ from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.edge import body
 from server.edge.failures import ContainFailures
 from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
+from server.edge.media import GRAPHQL_RESPONSE_JSON, JSON, response_media
 from server.edge.refusals import refusal
 from server.edge.request_ids import RequestIds
 from server.errors import ServiceUnavailable, Unauthenticated
@@ -76,9 +77,12 @@ class State(TypedDict):
     tracing: Tracing | None
 
 
+GRAPHQL_PATHS = ("/graphql", "/graphql/")
 WEBSOCKET_SUBSCRIPTIONS = (
     "subscriptions need a WebSocket on /graphql (graphql-transport-ws or graphql-ws)"
 )
+MUTATION_OVER_GET = "mutations run over POST only (GET is for queries): send this one as a POST"
+MISSING_QUERY = "the request has no `query`: send the GraphQL document as `query`"
 NO_SUBSCRIPTIONS_ON_LAMBDA = (
     "subscriptions need a WebSocket, which this API on AWS Lambda does not have: subscribe"
     " through a WebSocket on /graphql of the container deployment (graphql-transport-ws or"
@@ -92,15 +96,30 @@ class GraphQLView(GraphQL[Context, None]):
     subscriptions_refusal = WEBSOCKET_SUBSCRIPTIONS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """strawberry's, with its refusals (plain text there) in the JSON of every refusal."""
+        """strawberry's, answering as GraphQL-over-HTTP says: in the media type the client's
+        `Accept` prefers (`server/edge/media.py`), 406 when it allows none, and strawberry's
+        refusals (plain text there) in the JSON of every refusal."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as error:
-            response = refusal(error.status_code, self._refusal_message(error))
+        request = Request(scope, receive)
+        response = await self._answer(request)
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        media_type = response_media(request.headers.get("accept"))
+        if media_type is None and not self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
+            return refusal(406, _not_acceptable(request.headers.get("accept", "")))
+        request.state.response_media = media_type or JSON
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            return self._refusal(request, error)
+        if response.media_type == JSON:  # a GraphQL response (GraphiQL's page is HTML)
+            _present(request, response)
+        return response
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -132,7 +151,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             async with asyncio.timeout(self.operation_timeout) as budget:
                 context.time_budget = budget
-                return await super().execute_operation(
+                result = await super().execute_operation(
                     request, request_adapter, request_data, context, root_value, sub_response
                 )
         except TimeoutError:
@@ -142,6 +161,13 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_error = GraphQLError(error.message, original_error=error)
             graphql_error.extensions = extensions_for(graphql_error, validation_failed=False)
             return ExecutionResult(data=None, errors=[graphql_error])
+        # Errors before execution began: parsing, validation, variables, cost, identity.
+        request.state.request_error = (
+            isinstance(result, ExecutionResult)
+            and bool(result.errors)
+            and not context.execution_started
+        )
+        return result
 
     def encode_json(self, data: object) -> str:
         """Responses and WebSocket messages, by orjson (a big answer's JSON in a fraction of
@@ -172,14 +198,30 @@ class GraphQLView(GraphQL[Context, None]):
             tracing=state.tracing,
         )
 
-    def _refusal_message(self, error: HTTPException) -> str:
+    def _refusal(self, request: Request, error: HTTPException) -> Response:
+        """strawberry's refusal, in our JSON, with the status and words GraphQL-over-HTTP
+        asks for where strawberry's differ."""
         cause = error.__cause__
-        if (
-            isinstance(cause, InvalidOperationTypeError)
-            and cause.operation_type == OperationType.SUBSCRIPTION
-        ):
-            return self.subscriptions_refusal
-        return error.reason
+        if isinstance(cause, InvalidOperationTypeError):
+            if cause.operation_type == OperationType.SUBSCRIPTION:
+                return refusal(400, self.subscriptions_refusal)
+            if cause.operation_type == OperationType.MUTATION and request.method == "GET":
+                return refusal(405, MUTATION_OVER_GET, headers={"Allow": "POST"})
+        if isinstance(cause, MissingQueryError):
+            return refusal(400, MISSING_QUERY)
+        if error.status_code == 405:  # a method the view does not serve (HEAD)
+            return refusal(405, error.reason, headers={"Allow": "GET, POST"})
+        return refusal(error.status_code, error.reason)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response's body; under `application/graphql-response+json` a request error
+        (nothing executed) has no `data` entry, as the GraphQL spec says."""
+        body = await super().process_result(request, result)
+        if _is_request_error(request) and request.state.response_media == GRAPHQL_RESPONSE_JSON:
+            body.pop("data", None)
+        return body
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket from its `connection_init` payload (over its headers)."""
@@ -196,6 +238,27 @@ class GraphQLView(GraphQL[Context, None]):
             )
         context.identity, context.auth_error = identity, None
         return cast(UnsetType, UNSET)
+
+
+def _is_request_error(request: Request) -> bool:
+    return bool(getattr(request.state, "request_error", False))
+
+
+def _present(request: Request, response: Response) -> None:
+    """A GraphQL response in the negotiated media type, with its charset; under
+    `application/graphql-response+json` a request error is a 400 (under `application/json`,
+    for legacy clients, every GraphQL response is a 200)."""
+    media_type = request.state.response_media
+    response.headers["content-type"] = f"{media_type}; charset=utf-8"
+    if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(request):
+        response.status_code = 400
+
+
+def _not_acceptable(accept: str) -> str:
+    return (
+        f"this endpoint answers in {GRAPHQL_RESPONSE_JSON} or {JSON}, and the Accept header"
+        f" allows neither: got {accept[:100]!r}"
+    )
 
 
 async def _http_refusal(request: Request, error: Exception) -> Response:
@@ -316,8 +379,9 @@ def create_app(
             ),
         ],
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            # `/graphql/` is the same endpoint (no redirect: a POST's client rarely follows one).
+            *(Route(path, graphql, methods=["GET", "POST"]) for path in GRAPHQL_PATHS),
+            *(WebSocketRoute(path, graphql) for path in GRAPHQL_PATHS),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

@@ -55,6 +55,10 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The operation's cost, estimated and counted (`server/schema/metered.py`).
     cost: OperationCost | None = None
+    # Whether the operation got past every request error (parsing, validation, choosing the
+    # operation, coercing its variables, its cost) and began to execute: GraphQL-over-HTTP
+    # answers a request error with 400 under `application/graphql-response+json`.
+    execution_started: bool = False
     # The time budget of an HTTP operation (`OPERATION_TIMEOUT_SECONDS`), to tell its end
     # from another cancellation.
     time_budget: asyncio.Timeout | None = None

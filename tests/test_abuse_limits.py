@@ -68,8 +68,9 @@ async def test_get_runs_queries_but_never_mutations(app: ASGIApp) -> None:
         )
 
     assert query.json() == {"data": {"viewer": {"userId": "dev-user"}}}
-    assert mutation.status_code == 400
-    assert "mutations are not allowed" in mutation.json()["errors"][0]["message"]
+    assert mutation.status_code == 405
+    assert mutation.headers["allow"] == "POST"
+    assert "mutations run over POST only" in mutation.json()["errors"][0]["message"]
 
 
 async def test_non_json_posts_are_refused_as_unsupported_media_types(app: ASGIApp) -> None:

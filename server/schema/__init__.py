@@ -35,6 +35,7 @@ from server.schema.loaders import FreshLoadersOnSockets
 from server.schema.main_config import MainConfigMutation
 from server.schema.metered import CostReport, MeteredExecutor
 from server.schema.observe import ObserveOperations
+from server.schema.operations import ChosenOperation
 from server.schema.project import ProjectMutation, ProjectQuery
 from server.schema.scalars import SCALARS
 from server.schema.tool import ToolMutation, ToolQuery
@@ -85,6 +86,21 @@ class Schema(strawberry.Schema):
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
         allowed.discard(OperationType.SUBSCRIPTION)
         return await super().execute(query, allowed_operation_types=allowed, **kwargs)
+
+    def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
+        """strawberry's, choosing the operation as the GraphQL spec does
+        (`server/schema/operations.py`): several and no `operationName` is an error."""
+        base = super()._create_execution_context(*args, **kwargs)
+        return ChosenOperation(
+            query=base.query,
+            schema=base.schema,
+            allowed_operations=base.allowed_operations,
+            context=base.context,
+            root_value=base.root_value,
+            variables=base.variables,
+            provided_operation_name=base._provided_operation_name,
+            operation_extensions=base.operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -10,11 +10,14 @@ import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from server.errors import DomainError, Unauthenticated
 
 __all__ = [
+    "REQUEST_REFUSALS",
     "CodedParserCache",
     "ErrorCodes",
     "MaskUnexpectedErrors",
@@ -25,12 +28,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = "Internal server error"
+# strawberry's refusals of a request before anything runs: no `query`, no operation of that
+# name (or several and no name), an operation type the transport does not run. Over HTTP the
+# view answers them with a 400 (`server/app.py`); on a WebSocket they close it with 4400.
+REQUEST_REFUSALS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def is_unexpected(error: GraphQLError) -> bool:
     """An error raised by code, not a domain error nor one of GraphQL's own."""
     original = error.original_error
-    return original is not None and not isinstance(original, DomainError | GraphQLError)
+    return original is not None and not isinstance(
+        original, (DomainError, GraphQLError, *REQUEST_REFUSALS)
+    )
 
 
 def extensions_for(error: GraphQLError, *, validation_failed: bool) -> dict[str, object]:
@@ -39,6 +48,8 @@ def extensions_for(error: GraphQLError, *, validation_failed: bool) -> dict[str,
         return original.extensions
     if isinstance(error, GraphQLSyntaxError):
         return {"code": "GRAPHQL_PARSE_FAILED"}
+    if isinstance(original, REQUEST_REFUSALS):
+        return {"code": "BAD_REQUEST"}
     if validation_failed:
         return {"code": "GRAPHQL_VALIDATION_FAILED"}
     if original is None or isinstance(original, GraphQLError):

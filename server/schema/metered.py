@@ -55,6 +55,7 @@ class MeteredExecutor(StrawberryGraphQLCoreExecutionContext):
             return [GraphQLError(refusal.message, original_error=refusal)]
         meter.restart()
         executor.meter = meter  # type: ignore[attr-defined]
+        context_value.execution_started = True
         return executor
 
     def build_per_event_executor(self, payload: Any) -> Executor[Any]:

@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from graphql import GraphQLError
-from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -32,6 +31,7 @@ from server.metrics import (
     bounded_label,
 )
 from server.request_id import current_request
+from server.schema.errors import REQUEST_REFUSALS
 from server.store import instrument
 
 __all__ = ["ObserveOperations", "OperationRecord"]
@@ -42,7 +42,7 @@ logger = logging.getLogger("server.operations")
 OPERATION_NAMES = OperationNames()
 # No query, no operation of the name given, or one the request cannot run (a subscription
 # over HTTP, a mutation over GET): the view answers those with HTTP 400.
-REFUSED_BY_THE_VIEW = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+REFUSED_BY_THE_VIEW = REQUEST_REFUSALS
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,8 @@ class ObserveOperations(SchemaExtension):
 def _kind(execution_context: ExecutionContext) -> str:
     try:
         kind: OperationType = execution_context.operation_type
-    except RuntimeError:  # not parsed, or no operation of the name the request gives
+    # Not parsed, no operation of the name the request gives, or several and no name.
+    except (RuntimeError, CannotGetOperationTypeError):
         return "unknown"
     return kind.value
 

@@ -159,3 +159,43 @@ async def test_a_websocket_session_at_debug_level_logs_no_secret_token_or_header
     for leak in (token, secret, value, "Authorization", "authorization"):
         assert leak not in log
     assert "Traceback" not in log
+
+
+async def test_the_trailing_slash_path_speaks_graphql_over_websocket_like_graphql(
+    ws_url: str,
+) -> None:
+    query = {"query": "{ viewer { userId } }"}
+    async with connect(ws_url + "/", subprotocols=GRAPHQL_TRANSPORT_WS) as socket:
+        ack = await init(socket, **{"X-Dev-User": "slash-user"})
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": query}))
+        answer = await receive(socket)
+
+    assert ack["type"] == "connection_ack"
+    assert (answer["id"], answer["type"]) == ("1", "next")
+    assert answer["payload"]["data"] == {"viewer": {"userId": "slash-user"}}
+
+
+@pytest.mark.parametrize(
+    ("document", "operation_name", "says"),
+    [
+        (
+            "query A { viewer { userId } } query B { viewer { isAdmin } }",
+            None,
+            "2 operations (A, B)",
+        ),
+        ("query A { viewer { userId } }", "B", 'Unknown operation named "B"'),
+    ],
+)
+async def test_an_operation_that_cannot_be_chosen_closes_the_websocket_with_4400_saying_why(
+    ws_url: str, document: str, operation_name: str | None, says: str
+) -> None:
+    payload = {"query": document, "operationName": operation_name}
+    async with connect(ws_url, subprotocols=GRAPHQL_TRANSPORT_WS) as socket:
+        await init(socket)
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        with pytest.raises(ConnectionClosedError) as closed:
+            await receive(socket)
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
+    assert says in closed.value.rcvd.reason
