@@ -136,7 +136,8 @@ async def test_an_import_links_agents_to_their_tools_and_lists_every_child(
 
     project = (await client.data(PROJECT_OF, {"id": imported["id"]}))["project"]
 
-    assert len(project["agentIds"]) == 3 and len(project["toolIds"]) == 4
+    assert len(project["agentIds"]) == 3
+    assert len(project["toolIds"]) == 4
     assert len(project["envIds"]) == 3
     assert project["mainConfig"] == {"name": "Main Orchestrator"}
     desk = project["agents"][0]
@@ -181,7 +182,8 @@ async def test_clashing_tool_names_refuse_the_import_naming_each_and_write_nothi
 
     # Then CONFLICT names both clashing names, and nothing was written
     assert error["extensions"] == {"code": "CONFLICT", "names": ["alpha", "gamma"]}
-    assert "'alpha'" in error["message"] and "'gamma'" in error["message"]
+    assert "'alpha'" in error["message"]
+    assert "'gamma'" in error["message"]
     assert "beta" not in error["message"]
     assert await partition_counts(store, user_id) == before
 
@@ -194,7 +196,8 @@ async def test_a_bundle_of_a_newer_version_is_refused_naming_bundle_version(
     error = await client.error(IMPORT_PROJECT, {"bundle": newer})
 
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "bundle.version"}
-    assert "newer" in error["message"] and "version 2" in error["message"]
+    assert "newer" in error["message"]
+    assert "version 2" in error["message"]
 
 
 @pytest.mark.parametrize(
@@ -345,7 +348,8 @@ async def test_of_concurrent_imports_of_the_same_tool_names_exactly_one_wins(
 
     won = [body for body in bodies if "errors" not in body]
     lost = [body["errors"][0]["extensions"] for body in bodies if "errors" in body]
-    assert len(won) == 1 and len(projects) == 1
+    assert len(won) == 1
+    assert len(projects) == 1
     assert projects[0]["id"] == won[0]["data"]["importProject"]["id"]
     assert all(extensions["code"] == "CONFLICT" for extensions in lost), lost
     assert await store.usage.read(user_id) == {
@@ -373,7 +377,8 @@ async def test_an_export_leaves_secret_values_out_and_marks_them(client: GraphQL
 
     exported = await export(client, imported["id"])
 
-    assert exported["format"] == BUNDLE_FORMAT and exported["version"] == 1
+    assert exported["format"] == BUNDLE_FORMAT
+    assert exported["version"] == 1
     assert {"key": "ORDERS_API_KEY", "value": None, "secret": True} in exported["envVars"]
     assert "demo-key-not-a-real-secret" not in str(exported)
     assert "deployments" not in exported
