@@ -66,9 +66,10 @@ async def import_bundle(
     contents = read_bundle(data, name=name)
     _within_project_quotas(contents)
     await _require_free_names(store, user_id, contents)
-    await _require_active_builtins(store, contents)
 
     async def attempt() -> Project:
+        # Again on a retry: a built-in tool deactivated meanwhile is the caller's to fix.
+        await _require_active_builtins(store, contents)
         tree = _tree(user_id, contents, now=now_iso())
         await write_project_tree(store, tree, now=tree.project.created_at)
         return tree.project

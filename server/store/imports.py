@@ -14,9 +14,10 @@ A bigger one is written in steps, hidden until the last:
 3. the commit: the mark removed (on condition that it is still this import's), with the
    built-in checks.
 
-If a step fails, the cascade delete (`server.store.cascade`) removes what was written, the
-name reservations included, and the error is raised. A process killed between 1 and 3 leaves
-the marked project, which `deleteProject` with its id (logged at step 1) removes.
+If a step fails (or the operation is cancelled), the cascade delete (`server.store.cascade`)
+removes what was written, the name reservations included, and the error is raised. A process
+killed between 1 and 3 leaves the marked project, which `deleteProject` with its id (logged
+at step 1) removes.
 
 Reservations are taken in name order, so of imports racing for the same names one wins: each
 one's first taken name stops the others that need it, before they can hold any name after it.
@@ -24,6 +25,7 @@ one's first taken name stops the others that need it, before they can hold any n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -50,6 +52,8 @@ logger = logging.getLogger(__name__)
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 4_000_000
 REQUEST_OVERHEAD = 512
+# Clean-ups under way, held until they finish (the event loop keeps only weak references).
+_CLEANING: set[asyncio.Future[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,13 @@ async def _in_steps(
         # many as fit beside it (an agent names at most 32).
         rechecks = [sized.item for sized in checks[: MAX_TRANSACTION_ITEMS - 1]]
         await store.dynamo.transact([commit, *rechecks])
-    except Exception:
-        await _clean_up(store, user_id, project_id, now=now)
+    except BaseException:
+        # Cancelled too (the operation's time limit): the clean-up runs on in a task of its
+        # own, which the cancellation does not reach.
+        cleaning = asyncio.ensure_future(_clean_up(store, user_id, project_id, now=now))
+        _CLEANING.add(cleaning)
+        cleaning.add_done_callback(_CLEANING.discard)
+        await asyncio.shield(cleaning)
         raise
 
 

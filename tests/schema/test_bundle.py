@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -335,10 +336,12 @@ async def test_of_concurrent_imports_of_the_same_tool_names_exactly_one_wins(
     store: Store,
     user_id: str,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     in_steps: bool,
 ) -> None:
     if in_steps:
         monkeypatch.setattr(imports, "MAX_TRANSACTION_ITEMS", 6)
+    caplog.set_level(logging.INFO, logger="server.store.imports")
     tries = 4
     async with GraphQLClient.for_app(app, user_id) as client:
         bodies = await asyncio.gather(
@@ -362,6 +365,11 @@ async def test_of_concurrent_imports_of_the_same_tool_names_exactly_one_wins(
     counts = await partition_counts(store, user_id)
     assert counts[store.tables.tools] == 4 + 4 + 1
     assert counts[store.tables.agents] == 3
+    if in_steps:
+        # The losers had passed the check of names and written their first step: their
+        # clean-up removed it
+        started = [r for r in caplog.records if "in steps" in r.getMessage()]
+        assert len(started) > 1
 
 
 async def test_exporting_a_project_the_caller_does_not_have_is_not_found(
