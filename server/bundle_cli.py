@@ -92,7 +92,7 @@ def _import_project(args: argparse.Namespace) -> int:
     async def run(store: Store) -> None:
         project = await import_bundle(store, args.user_id, bundle, name=args.name)
         print(f"imported project {project.project_id} ({project.name})")  # noqa: T201
-        _print_needs_value(_secrets_to_fill(bundle))
+        _print_needs_value(await _needing_value(store, project))
 
     return _refusing(run)
 
@@ -145,14 +145,10 @@ def _read_json(file: str) -> object:
         raise CommandFailed(f"{file} is not JSON: {error}") from None
 
 
-def _secrets_to_fill(bundle: object) -> list[str]:
-    """The keys of the bundle's secrets without a value: created empty, they need one."""
-    variables = bundle.get("envVars") if isinstance(bundle, dict) else None
-    return sorted(
-        str(variable.get("key"))
-        for variable in variables or []
-        if isinstance(variable, dict) and variable.get("secret") and not variable.get("value")
-    )
+async def _needing_value(store: Store, project: Project) -> list[str]:
+    """The keys of the new project's secrets without a value: created empty, they need one."""
+    variables = await store.env_vars.listed(project, project.env_ids)
+    return sorted(variable.key for variable in variables if variable.secret and not variable.value)
 
 
 def _seeded_already(user_id: str, names: list[str]) -> str:
