@@ -1,5 +1,5 @@
 """The `multi-agent-api` command: serve, create-tables, seed-builtin-tools, export-schema,
-export-cloudformation."""
+export-cloudformation, export-project, import-project, seed-demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from server.bundle_cli import add_bundle_commands
 from server.catalog import CatalogError
 from server.logs import configure_logging, use_log_format
 from server.settings import (
@@ -23,7 +24,7 @@ from server.settings import (
 from server.store import Store, TableReport, open_store
 from server.wiring import store_options
 
-__all__ = ["is_loopback", "main"]
+__all__ = ["is_loopback", "main", "with_store"]
 
 logger = logging.getLogger("server")
 
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "export-cloudformation", help="print the seven tables as a CloudFormation template"
     )
     tables.set_defaults(command=_export_cloudformation)
+    add_bundle_commands(commands)
     return parser
 
 
@@ -138,7 +140,7 @@ def _create_tables(args: argparse.Namespace) -> int:
         total = f"{len(reports)} tables: {created} created, {len(reports) - created} already there"
         print("\n".join([*map(_table_line, reports), total]))  # noqa: T201
 
-    return _with_store(run)
+    return with_store(run)
 
 
 def _table_line(report: TableReport) -> str:
@@ -157,7 +159,7 @@ def _seed_builtin_tools(args: argparse.Namespace) -> int:
         count = await store.seed_builtin_tools(args.file)
         print(f"upserted {count} built-in tools into {store.tables.builtin_tools}")  # noqa: T201
 
-    return _with_store(run)
+    return with_store(run)
 
 
 def _export_schema(args: argparse.Namespace) -> int:
@@ -177,7 +179,7 @@ def _export_cloudformation(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_store(action: Callable[[Store], Awaitable[None]]) -> int:
+def with_store(action: Callable[[Store], Awaitable[None]]) -> int:
     """Run `action` against the configured DynamoDB (never the embedded one: it would vanish)."""
     settings = load_settings()
     if settings.store == "embedded":

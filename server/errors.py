@@ -12,6 +12,7 @@ __all__ = [
     "CostExceeded",
     "DomainError",
     "Forbidden",
+    "NameClash",
     "NotFound",
     "ProjectBusy",
     "QuotaExceeded",
@@ -71,6 +72,22 @@ class Conflict(DomainError):
     @classmethod
     def stale_version(cls, entity: str, entity_id: str, actual: int, expected: int) -> Conflict:
         return cls(f"{entity} {entity_id!r} is at version {actual}, not {expected}")
+
+
+class NameClash(Conflict):
+    """Tool names are unique per user: these `names` are taken by the caller's tools."""
+
+    def __init__(self, names: list[str]) -> None:
+        quoted = ", ".join(repr(name) for name in names)
+        if len(names) == 1:
+            super().__init__(f"a tool named {quoted} already exists")
+        else:
+            super().__init__(f"tools named {quoted} already exist")
+        self.names = names
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "names": list(self.names)}
 
 
 class ProjectBusy(Conflict):

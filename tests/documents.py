@@ -26,6 +26,8 @@ __all__ = [
     "DELETE_TOOL",
     "DEPLOYMENT_FIELDS",
     "ENV_VAR_FIELDS",
+    "EXPORT_PROJECT",
+    "IMPORT_PROJECT",
     "MAIN_CONFIG_FIELDS",
     "OVERVIEW",
     "PROJECT_FIELDS",
@@ -192,3 +194,12 @@ ALIASED_USED_BY_ATTACK = (
     )
     + " }"
 )
+
+# -- import and export -----------------------------------------------------------------------
+
+EXPORT_PROJECT = "query Export($id: ID!) { exportProject(id: $id) }"
+IMPORT_PROJECT = """
+mutation Import($bundle: JSON!, $name: String) {
+  importProject(bundle: $bundle, name: $name) { id name envVars { key needsValue } }
+}
+"""

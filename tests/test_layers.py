@@ -46,6 +46,8 @@ LAYERS = (
             "server.health",
             "server.limits",
             "server.runtime",
+            "server.bundle_cli",  # the command line's export-project, import-project, seed-demo
+            "server.demo",  # the demo bundle `seed-demo` imports
         ),
     ),
     Layer("schema", ("server.schema",)),

@@ -10,6 +10,7 @@ from server.models.agent import (
 )
 from server.models.base import is_key, iso_time, new_id, now_iso, parse_input
 from server.models.builtin_tool import BuiltinTool, BuiltinToolSpec
+from server.models.bundle import BUNDLE_FORMAT, BUNDLE_VERSION, Bundle, BundleContents, read_bundle
 from server.models.config import ModelSettings, StoredConfig
 from server.models.deployment import (
     Deployment,
@@ -29,12 +30,16 @@ from server.models.snapshot import Snapshot
 from server.models.tool import NewTool, Tool, ToolConfig, ToolPatch, ToolType, name_reservation_id
 
 __all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_VERSION",
     "Agent",
     "AgentConfig",
     "AgentPatch",
     "AgentType",
     "BuiltinTool",
     "BuiltinToolSpec",
+    "Bundle",
+    "BundleContents",
     "Deployment",
     "DeploymentStatus",
     "DeploymentSummary",
@@ -65,4 +70,5 @@ __all__ = [
     "new_id",
     "now_iso",
     "parse_input",
+    "read_bundle",
 ]

@@ -21,6 +21,7 @@ from strawberry.types.graphql import OperationType
 from server.logs import brief_traceback
 from server.schema.agent import AgentMutation, AgentQuery
 from server.schema.builtin_tool import BuiltinToolMutation, BuiltinToolQuery
+from server.schema.bundle import BundleMutation, BundleQuery
 from server.schema.deployment import DeploymentMutation, DeploymentQuery, DeploymentSubscription
 from server.schema.depth import depth_limit
 from server.schema.env_var import EnvVarMutation
@@ -56,7 +57,15 @@ AliasLimit = create_alias_validator(MAX_ALIASES)
 
 Query = merge_types(
     "Query",
-    (ViewerQuery, ProjectQuery, AgentQuery, ToolQuery, DeploymentQuery, BuiltinToolQuery),
+    (
+        ViewerQuery,
+        ProjectQuery,
+        AgentQuery,
+        ToolQuery,
+        DeploymentQuery,
+        BuiltinToolQuery,
+        BundleQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -68,6 +77,7 @@ Mutation = merge_types(
         EnvVarMutation,
         DeploymentMutation,
         BuiltinToolMutation,
+        BundleMutation,
     ),
 )
 Subscription = merge_types("Subscription", (DeploymentSubscription,))

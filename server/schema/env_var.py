@@ -23,6 +23,12 @@ class EnvVar:
         description="null when secret is true: secret values are write-only through this API."
     )
     secret: bool
+    needs_value: bool = strawberry.field(
+        description=(
+            "true for a secret whose value is empty, as importProject creates them: set it"
+            " with setEnvVar."
+        )
+    )
     created_at: DateTime
     updated_at: DateTime
 
@@ -34,6 +40,7 @@ class EnvVar:
             key=variable.key,
             value=None if variable.secret else variable.value,
             secret=variable.secret,
+            needs_value=variable.secret and not variable.value,
             created_at=DateTime(variable.created_at),
             updated_at=DateTime(variable.updated_at),
         )

@@ -8,7 +8,9 @@ of a project's tools never see them.
 
 from __future__ import annotations
 
-from server.errors import Conflict, NotFound
+from collections.abc import Sequence
+
+from server.errors import Conflict, NameClash, NotFound
 from server.models import Project, Tool, name_reservation_id
 from server.store.child_tables import ChildTable, ProjectLists, at_version
 from server.store.codec import Item
@@ -43,7 +45,7 @@ class ToolStore(ChildTable[Tool]):
     async def create(self, tool: Tool) -> None:
         # In the order their errors take precedence: the name's, then the project's.
         items = [
-            self._reserve(tool),
+            self.reserve(tool, otherwise=NameClash([tool.name])),
             self._lists.append(tool.user_id, tool.project_id, "toolIds", tool.tool_id),
             self.insert(tool.to_item(), otherwise=None),  # a new ULID, never taken
         ]
@@ -61,7 +63,10 @@ class ToolStore(ChildTable[Tool]):
             unless=NOT_IN_USE if renamed else None,
         )
         # In the order their errors take precedence: the new name's, then the tool's.
-        items = [self._reserve(new), revision, self._release(old)] if renamed else [revision]
+        items = [revision]
+        if renamed:
+            reservation = self.reserve(new, otherwise=NameClash([new.name]))
+            items = [reservation, revision, self._release(old)]
         try:
             await self.dynamo.transact(items)
         except _InUse as used:
@@ -99,16 +104,22 @@ class ToolStore(ChildTable[Tool]):
         )
         return [item async for item in items]
 
-    def _reserve(self, tool: Tool) -> TransactItem:
+    def reserve(self, tool: Tool, *, otherwise: Refusal) -> TransactItem:
+        """The Put of `tool`'s name reservation, on condition that the name is free."""
         reservation = {
             "userId": tool.user_id,
             "toolId": name_reservation_id(tool.name),
             "toolRef": tool.tool_id,
             "reservedFor": tool.project_id,
         }
-        return self.insert(
-            reservation, otherwise=Conflict(f"a tool named {tool.name!r} already exists")
-        )
+        return self.insert(reservation, otherwise=otherwise)
+
+    async def taken_names(self, user_id: str, names: Sequence[str]) -> list[str]:
+        """Those of `names` the user's tools hold (their reservations, read consistently)."""
+        keys = [self.key(user_id, name_reservation_id(name)) for name in names]
+        items = await self.dynamo.batch_get(self.table, keys, consistent=True)
+        taken = {str(item["toolId"]).removeprefix("name#") for item in items}
+        return [name for name in names if name in taken]
 
     def _release(self, tool: Tool) -> TransactItem:
         # Tools written by other programs may have no reservation: nothing to release then.
