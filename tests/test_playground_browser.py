@@ -157,6 +157,7 @@ def test_the_playground_runs_a_typed_query_and_shows_a_subscriptions_events_offl
 
         # When the playground is opened in Chromium
         page = browser.new_page()
+        page.set_default_timeout(PATIENCE_MS)
         watch = PageWatch()
         watch.attach(page)
         page.goto(f"{base}/graphql")
@@ -165,7 +166,7 @@ def test_the_playground_runs_a_typed_query_and_shows_a_subscriptions_events_offl
 
         # Then it shows the Dashboard query and, in dev mode, the X-Dev-User header
         expect(query_editor).to_contain_text("query Dashboard", timeout=PATIENCE_MS)
-        expect(headers_editor).to_contain_text('"X-Dev-User": "dev-user"')
+        expect(headers_editor).to_contain_text('"X-Dev-User": "dev-user"', timeout=PATIENCE_MS)
 
         # When the user names themselves in the headers and types a query, then it runs
         replace_editor_text(page, headers_editor, f'{{"X-Dev-User": "{BROWSER_USER}"}}')
@@ -191,7 +192,7 @@ def test_the_playground_runs_a_typed_query_and_shows_a_subscriptions_events_offl
             appendLogs=["building agents"],
         )
         expect(response).to_contain_text('"status": "DEPLOYING"', timeout=PATIENCE_MS)
-        expect(response).to_contain_text("building agents")
+        expect(response).to_contain_text("building agents", timeout=PATIENCE_MS)
         api.data(
             UPDATE_DEPLOYMENT_STATUS, admin, userId=BROWSER_USER, id=deployment_id, status="SUCCESS"
         )
