@@ -25,6 +25,7 @@ __all__ = [
     "ASSETS_PATH",
     "DASHBOARD_QUERY",
     "DEV_HEADERS",
+    "OURS",
     "PLAYGROUND_CSP",
     "STATIC",
     "Asset",
@@ -76,6 +77,8 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
 }
 
+# Our own files, beside the vendored ones.
+OURS = ("playground.css", "playground.js")
 # In the order the page loads them: the globals React, ReactDOM and GraphiQL before ours.
 SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js")
 STYLESHEETS = ("graphiql.min.css", "playground.css")
@@ -98,7 +101,7 @@ class Playground:
 
     def __init__(self, *, dev_mode: bool) -> None:
         vendored = {file.name: ASSETS / file.name for file in VENDORED}
-        ours = {path.name: path for path in sorted(STATIC.iterdir())}
+        ours = {name: STATIC / name for name in OURS}
         self.assets = {name: Asset.of(path) for name, path in {**vendored, **ours}.items()}
         self.config = {
             "query": DASHBOARD_QUERY,
