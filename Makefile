@@ -11,7 +11,7 @@ UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}'
 # `make lock`); --inexact: add and update, never remove what someone installed by hand.
 SYNC := $(UV) sync --locked --inexact --no-python-downloads
 
-.PHONY: run test lint schema cloudformation bench lock clean
+.PHONY: run test lint schema cloudformation bench lock playground clean
 
 $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ lock: | $(UV)
 	$(UV) lock
 	$(UV) export --frozen --no-emit-project --format requirements-txt --quiet \
 		--output-file requirements/runtime.txt
+
+# The playground's GraphiQL, React and ReactDOM builds, downloaded from the npm registry as
+# playground/package-lock.json pins them, checked against its integrity, written with a
+# manifest into server/playground/assets/ (stdlib only: no venv needed).
+playground:
+	$(PYTHON) -m server.playground.vendor
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
-"""The Starlette app: lifespan (store, authenticator, metrics, tracing), `/graphql`,
-`/healthz` and `/readyz`.
+"""The Starlette app: lifespan (store, authenticator, metrics, tracing), `/graphql` (with the
+GraphiQL playground for browsers, `server.playground`), `/healthz` and `/readyz`.
 
 The same app serves under uvicorn (`serve`) and on AWS Lambda (`server.lambda_handler`); on
 Lambda (`on_lambda=True`) it starts no background task and refuses subscriptions saying where
@@ -49,9 +49,10 @@ from server.edge.refusals import refusal
 from server.edge.request_ids import RequestIds
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.health import Readiness, healthz, readyz
-from server.limits import BodyLimit, SecurityHeaders, graphiql_csp
+from server.limits import BodyLimit, SecurityHeaders
 from server.logs import keep_secrets_out_of_logs
 from server.metrics import forget_this_process, serve_metrics
+from server.playground.page import ASSETS_PATH, PLAYGROUND_CSP, Playground
 from server.runtime import tune_garbage_collector
 from server.schema import build_schema
 from server.schema.errors import extensions_for
@@ -94,6 +95,7 @@ class GraphQLView(GraphQL[Context, None]):
     operation_timeout = 10.0
     origins = OriginPolicy(frozenset())
     subscriptions_refusal = WEBSOCKET_SUBSCRIPTIONS
+    playground: Playground
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """strawberry's, answering as GraphQL-over-HTTP says: in the media type the client's
@@ -129,6 +131,10 @@ class GraphQLView(GraphQL[Context, None]):
             return await super().parse_http_body(request)
         body.require_json_media_type(request.content_type)
         return body.operation_from(self.parse_json(await request.get_body()))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page, whose files this server serves (strawberry's loads a CDN's)."""
+        return self.playground.page(request)
 
     def decode_json(self, data: str | bytes) -> object:
         return body.decode_json(data)
@@ -353,12 +359,13 @@ def create_app(
     )
     graphql.operation_timeout = settings.operation_timeout_seconds
     graphql.origins = settings.origins
+    graphql.playground = Playground(dev_mode=settings.auth_mode == "dev")
     if on_lambda:
         graphql.subscriptions_refusal = NO_SUBSCRIPTIONS_ON_LAMBDA
     return Starlette(
         middleware=[
             Middleware(RequestIds),
-            Middleware(SecurityHeaders, html_csp=graphiql_csp(graphql.graphql_ide_html)),
+            Middleware(SecurityHeaders, html_csp=PLAYGROUND_CSP),
             Middleware(ContainFailures),
             Middleware(TrustedHosts, hosts=settings.hosts),
             Middleware(BodyLimit),
@@ -382,6 +389,7 @@ def create_app(
             # `/graphql/` is the same endpoint (no redirect: a POST's client rarely follows one).
             *(Route(path, graphql, methods=["GET", "POST"]) for path in GRAPHQL_PATHS),
             *(WebSocketRoute(path, graphql) for path in GRAPHQL_PATHS),
+            Route(f"{ASSETS_PATH}/{{name}}", graphql.playground.asset, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,7 +12,6 @@ __all__ = [
     "MAX_WEBSOCKET_MESSAGE_BYTES",
     "BodyLimit",
     "SecurityHeaders",
-    "graphiql_csp",
 ]
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -69,7 +64,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 class SecurityHeaders:
-    """Headers every response carries; HTML (GraphiQL) gets a CSP allowing what it loads."""
+    """Headers every response carries; HTML (the playground) gets `html_csp`, the rest a CSP
+    that allows nothing."""
 
     def __init__(self, app: ASGIApp, *, html_csp: str) -> None:
         self.app = app
@@ -91,21 +87,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
-
-def graphiql_csp(html: str) -> str:
-    """A CSP for the GraphiQL page: its CDN, its own inline scripts by hash, this origin."""
-    inline = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
-        for body in inline
-    )
-    return (
-        "default-src 'self'; "
-        f"script-src 'self' https://unpkg.com {hashes}; "
-        "style-src 'self' https://unpkg.com 'unsafe-inline'; "
-        "img-src 'self' data: https://unpkg.com; "
-        "font-src 'self' data: https://unpkg.com; "
-        "connect-src 'self' ws: wss:; "
-        "frame-ancestors 'none'"
-    )

@@ -45,6 +45,7 @@ LAYERS = (
             "server.wiring",  # the store's options from the settings, for the app and the CLI
             "server.health",
             "server.limits",
+            "server.playground",  # the GraphiQL page and its vendored files, for the app
             "server.runtime",
             "server.bundle_cli",  # the command line's export-project, import-project, seed-demo
             "server.demo",  # the demo bundle `seed-demo` imports
