@@ -31,9 +31,11 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    log_level: str = "info", **settings: str
+    log_level: str = "info", *, own_group: bool = False, **settings: str
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`python -m server serve`; on the embedded store, as `make run` starts it, by default."""
+    """`python -m server serve`; on the embedded store, as `make run` starts it, by default.
+    `own_group`: in a process group of its own (with its embedded DynamoDB), as a terminal
+    starts a command: a signal to the group reaches both."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("STORE", "AUTH_MODE")}
     env.update(settings)
@@ -44,6 +46,7 @@ def serving(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_group,
     )
     base = f"http://127.0.0.1:{port}"
     try:
