@@ -79,8 +79,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.app import create_app
-
     settings = load_settings()
     use_log_format(settings.logs_as)
     if settings.auth_mode == "dev" and not is_loopback(args.host) and not args.insecure_dev_auth:
@@ -89,10 +87,15 @@ def _serve(args: argparse.Namespace) -> int:
             " use AUTH_MODE=cognito, or pass --insecure-dev-auth if you really mean it"
         )
     embedded = embedded_dynamodb(settings)
-    if embedded is not None:
-        embedded.start()  # before uvicorn, so that a refusal is one line, not a traceback
     try:
+        if embedded is not None:
+            embedded.launch()  # it imports moto while this process imports the app
+        from server.app import create_app
+
         app = create_app(settings, embedded=embedded)
+        if embedded is not None:
+            # Before uvicorn: a data directory it cannot use is one line, not a traceback.
+            embedded.wait_until_ready()
         _banner(settings, args.host, args.port)
         _run(app, args, settings)
     finally:

@@ -59,19 +59,28 @@ class EmbeddedDynamoDB:
         self.endpoint_url: str | None = None
 
     def start(self) -> str:
+        self.launch()
+        return self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Start the process; it gets ready (imports moto, restores data) meanwhile."""
         missing = missing_embedded_modules()
         if missing:
             raise EmbeddedStartError(
                 f"the embedded DynamoDB needs {', '.join(missing)}: {INSTALL_EMBEDDED}"
             )
-        process = subprocess.Popen(
+        self._process = subprocess.Popen(
             [sys.executable, "-m", "server.store.embedded_server", *self._arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        self._process = process
-        assert process.stdout is not None
+
+    def wait_until_ready(self) -> str:
+        """The endpoint URL once the process serves; `EmbeddedStartError` if it cannot."""
+        process = self._process
+        if process is None or process.stdout is None:
+            raise EmbeddedStartError("the embedded DynamoDB was not launched")
         ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
         line = process.stdout.readline() if ready else ""
         if not line.strip().isdigit():
@@ -88,6 +97,7 @@ class EmbeddedDynamoDB:
 
     def _kill(self) -> None:
         process, self._process = self._process, None
+        self.endpoint_url = None
         if process is not None:
             process.kill()
             process.wait()
@@ -97,11 +107,13 @@ class EmbeddedDynamoDB:
 
     @property
     def running(self) -> bool:
-        return self._process is not None
+        """Started and ready."""
+        return self._process is not None and self.endpoint_url is not None
 
     def stop(self) -> None:
         """Close the child's stdin, which makes it save its data and exit; wait for that."""
         process, self._process = self._process, None
+        self.endpoint_url = None
         if process is None:
             return
         if process.stdin is not None:
