@@ -82,9 +82,14 @@ class DataDirLock:
     `holder_pid` is the process a refusal names (the server, whose child holds it)."""
 
     def __init__(self, directory: Path, *, holder_pid: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / LOCK_FILE
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise DataDirError(
+                f"{directory} cannot be used as a data directory ({error.strerror}): set"
+                " EMBEDDED_DATA_DIR to a directory this user may write, or empty for memory only"
+            ) from None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -143,3 +143,16 @@ def test_a_second_lock_on_a_directory_is_refused_naming_its_holder(tmp_path: Pat
         first.release()
     # and once released, the directory can be locked again
     DataDirLock(tmp_path / "data", holder_pid=99).release()
+
+
+def test_a_path_that_cannot_be_a_directory_is_refused_in_one_line(tmp_path: Path) -> None:
+    # given EMBEDDED_DATA_DIR naming a path under a regular file
+    (tmp_path / "a-file").write_text("not a directory")
+    wanted = tmp_path / "a-file" / "data"
+    # when it is locked, then it is refused, saying why and what to do
+    with pytest.raises(DataDirError) as refused:
+        DataDirLock(wanted, holder_pid=1)
+    assert str(refused.value) == (
+        f"{wanted} cannot be used as a data directory (Not a directory): set EMBEDDED_DATA_DIR"
+        " to a directory this user may write, or empty for memory only"
+    )
