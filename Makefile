@@ -10,8 +10,10 @@ UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}'
 # Install from the lock as it is (--locked: fail if pyproject.toml has changed without
 # `make lock`); --inexact: add and update, never remove what someone installed by hand.
 SYNC := $(UV) sync --locked --inexact --no-python-downloads
+# Where `make run` keeps the embedded store's data; `make run EMBEDDED_DATA_DIR=`: memory only.
+EMBEDDED_DATA_DIR ?= .data
 
-.PHONY: run test lint schema cloudformation bench lock playground clean
+.PHONY: run test lint schema cloudformation bench lock playground clean reset-data
 
 $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +28,11 @@ $(DEV_STAMP): pyproject.toml uv.lock | $(UV)
 	touch $@
 
 run: $(RUN_STAMP)
-	$(BIN)/python -m server serve
+	EMBEDDED_DATA_DIR='$(EMBEDDED_DATA_DIR)' $(BIN)/python -m server serve
+
+# Forget what `make run` kept (stop the server first).
+reset-data:
+	rm -rf .data
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest

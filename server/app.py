@@ -63,6 +63,7 @@ from server.wiring import store_options
 
 if TYPE_CHECKING:
     from server.otel import Tracing
+    from server.store.embedded import EmbeddedDynamoDB
 
 __all__ = ["State", "create_app"]
 
@@ -315,9 +316,16 @@ async def _background(
 
 
 def create_app(
-    settings: Settings | None = None, *, tracing: Tracing | None = None, on_lambda: bool = False
+    settings: Settings | None = None,
+    *,
+    tracing: Tracing | None = None,
+    on_lambda: bool = False,
+    embedded: EmbeddedDynamoDB | None = None,
 ) -> Starlette:
     """The app `settings` describe; `tracing` in place of the one they set up (tests).
+    `embedded`: with `STORE=embedded`, the embedded DynamoDB to use, which the app stops at
+    shutdown (`serve` starts it first, so that a data directory it cannot use stops the start
+    in one line rather than in uvicorn's traceback).
     `on_lambda`: the process is frozen between invocations, so it runs neither the deployment
     worker nor the sweep whatever `DEPLOYER` says (a lease it claimed would run out while
     frozen, and each cold start would Scan the Projects table); and it has no WebSocket, so a
@@ -327,7 +335,7 @@ def create_app(
     authenticator = make_authenticator(settings)
     tracing = tracing or open_tracing(settings.otel_exporter_otlp_endpoint)
     # Before serving, so a store this install cannot open stops the start in one line.
-    options = store_options(settings, tracing)
+    options = store_options(settings, tracing, embedded=embedded)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:

@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from server.bundle_cli import add_bundle_commands
 from server.catalog import CatalogError
@@ -22,7 +23,8 @@ from server.settings import (
     load_settings,
 )
 from server.store import Store, TableReport, open_store
-from server.wiring import store_options
+from server.store.embedded import EmbeddedStartError
+from server.wiring import embedded_dynamodb, store_options
 
 __all__ = ["is_loopback", "main", "with_store"]
 
@@ -34,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     try:
         code: int = args.command(args)
-    except (SettingsError, CatalogError) as error:
+    except (SettingsError, CatalogError, EmbeddedStartError) as error:
         print(f"error: {error}", file=sys.stderr)  # noqa: T201 - the CLI's own output
         return 2
     return code
@@ -79,12 +81,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from server.app import create_app
-    from server.edge.protocol import bounded_protocol
-    from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
-
     settings = load_settings()
     use_log_format(settings.logs_as)
     if settings.auth_mode == "dev" and not is_loopback(args.host) and not args.insecure_dev_auth:
@@ -92,8 +88,30 @@ def _serve(args: argparse.Namespace) -> int:
             f"AUTH_MODE=dev on non-loopback host {args.host} lets anyone act as any user;"
             " use AUTH_MODE=cognito, or pass --insecure-dev-auth if you really mean it"
         )
-    app = create_app(settings)
-    _banner(settings, args.host, args.port)
+    embedded = embedded_dynamodb(settings)
+    try:
+        if embedded is not None:
+            embedded.launch()  # it imports moto while this process imports the app
+        from server.app import create_app
+
+        app = create_app(settings, embedded=embedded)
+        if embedded is not None:
+            # Before uvicorn: a data directory it cannot use is one line, not a traceback.
+            embedded.wait_until_ready()
+        _banner(settings, args.host, args.port)
+        _run(app, args, settings)
+    finally:
+        if embedded is not None:
+            embedded.stop()  # the app's shutdown stopped it, unless the app never started
+    return 0
+
+
+def _run(app: Any, args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from server.edge.protocol import bounded_protocol
+    from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
+
     uvicorn.run(
         app,
         host=args.host,
@@ -112,7 +130,6 @@ def _serve(args: argparse.Namespace) -> int:
         # leaves a line of the server's own instead (`server/edge/request_ids.py`).
         access_log=False,
     )
-    return 0
 
 
 def _banner(settings: Settings, host: str, port: int) -> None:

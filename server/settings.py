@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, frozen=True, extra="ignore")
 
     store: Literal["embedded", "dynamodb"] = "embedded"
+    # With STORE=embedded: the directory its data is kept in; None (empty): memory only.
+    embedded_data_dir: Path | None = None
     dynamodb_endpoint_url: str | None = None
     dynamodb_max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
     dynamodb_connect_timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
@@ -108,10 +111,10 @@ class Settings(BaseSettings):
             )
         return hosts
 
-    @field_validator("otel_exporter_otlp_endpoint", mode="before")
+    @field_validator("otel_exporter_otlp_endpoint", "embedded_data_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # OpenTelemetry's own rule: an empty variable is an unset one.
+        # OpenTelemetry's own rule, and `make run EMBEDDED_DATA_DIR=`'s: empty is unset.
         return None if value == "" else value
 
     @field_validator("dynamodb_endpoint_url", "otel_exporter_otlp_endpoint")

@@ -7,23 +7,29 @@ from typing import TYPE_CHECKING
 
 from server.settings import Settings, SettingsError
 from server.store import ClientOptions, StoreOptions
-from server.store.embedded import INSTALL_EMBEDDED, missing_embedded_modules
+from server.store.embedded import INSTALL_EMBEDDED, EmbeddedDynamoDB, missing_embedded_modules
 
 if TYPE_CHECKING:
     from server.otel import Tracing
 
-__all__ = ["store_options"]
+__all__ = ["embedded_dynamodb", "store_options"]
 
 
-def store_options(settings: Settings, tracing: Tracing | None = None) -> StoreOptions:
-    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`),
-    traced by `tracing` if given.
+def store_options(
+    settings: Settings,
+    tracing: Tracing | None = None,
+    *,
+    embedded: EmbeddedDynamoDB | None = None,
+) -> StoreOptions:
+    """The DynamoDB `settings` name (`STORE`, `DYNAMODB_*`, `AWS_REGION`, `TABLE_PREFIX`,
+    `EMBEDDED_DATA_DIR`), traced by `tracing` if given; with `STORE=embedded`, `embedded` if
+    given (`serve` starts it before the app), else one the store starts.
 
     Refuses `STORE=embedded` where the `embedded` extra is not installed, in one line that
     says how to install it: the app builds these options before it starts serving.
     """
-    if settings.store == "embedded":
-        _require_embedded_extra(settings)
+    if embedded is None:
+        embedded = embedded_dynamodb(settings)
     return StoreOptions(
         client=ClientOptions(
             region=settings.aws_region,
@@ -33,9 +39,17 @@ def store_options(settings: Settings, tracing: Tracing | None = None) -> StoreOp
             max_attempts=settings.dynamodb_max_attempts,
         ),
         table_prefix=settings.table_prefix,
-        embedded=settings.store == "embedded",
+        embedded=embedded if settings.store == "embedded" else None,
         tracing=tracing,
     )
+
+
+def embedded_dynamodb(settings: Settings) -> EmbeddedDynamoDB | None:
+    """The embedded DynamoDB `STORE=embedded` asks for, not started; None for `dynamodb`."""
+    if settings.store != "embedded":
+        return None
+    _require_embedded_extra(settings)
+    return EmbeddedDynamoDB(settings.embedded_data_dir, region=settings.aws_region)
 
 
 def _require_embedded_extra(settings: Settings) -> None:

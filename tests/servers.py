@@ -34,6 +34,22 @@ def serving(
     log_level: str = "info", **settings: str
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`python -m server serve`; on the embedded store, as `make run` starts it, by default."""
+    with _serving(log_level, settings, own_group=False) as served:
+        yield served
+
+
+@contextmanager
+def serving_in_own_group(**settings: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`serving`, in a process group of its own (with its embedded DynamoDB), as a terminal
+    starts a command: a signal to the group (Ctrl-C, `kill -- -PID`) reaches both."""
+    with _serving("info", settings, own_group=True) as served:
+        yield served
+
+
+@contextmanager
+def _serving(
+    log_level: str, settings: dict[str, str], *, own_group: bool
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("STORE", "AUTH_MODE")}
     env.update(settings)
@@ -44,6 +60,7 @@ def serving(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_group,
     )
     base = f"http://127.0.0.1:{port}"
     try:

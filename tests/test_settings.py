@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from server.settings import SettingsError, load_settings
@@ -24,6 +26,7 @@ VARIABLES = [
     "METRICS_PORT",
     "METRICS_HOST",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "EMBEDDED_DATA_DIR",
 ]
 
 
@@ -171,3 +174,19 @@ def test_metrics_and_traces_are_off_unless_set(monkeypatch: pytest.MonkeyPatch) 
         "http://collector:4318",
     )
     assert emptied.otel_exporter_otlp_endpoint is None
+
+
+def test_the_embedded_store_keeps_data_in_memory_unless_given_a_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unset = load_settings()
+    monkeypatch.setenv("EMBEDDED_DATA_DIR", ".data")  # as `make run` sets it
+    given = load_settings()
+    monkeypatch.setenv("EMBEDDED_DATA_DIR", "")  # `make run EMBEDDED_DATA_DIR=`
+    emptied = load_settings()
+
+    assert (unset.embedded_data_dir, given.embedded_data_dir, emptied.embedded_data_dir) == (
+        None,
+        Path(".data"),
+        None,
+    )

@@ -104,6 +104,16 @@ class Store:
         await self.builtin_tools.put_many(tools)
         return len(tools)
 
+    async def seed_missing_builtin_tools(self) -> int:
+        """Add the shipped catalog's tools the table lacks, leaving the others as they are
+        (an admin may have changed them); return how many were added."""
+        present = {tool.tool_name for tool in await self.builtin_tools.list_all()}
+        missing = [
+            tool for spec in load_catalog() if (tool := spec.to_record()).tool_name not in present
+        ]
+        await self.builtin_tools.put_many(missing)
+        return len(missing)
+
 
 @dataclass(frozen=True, kw_only=True)
 class StoreOptions:
@@ -111,9 +121,9 @@ class StoreOptions:
 
     client: ClientOptions  # region, endpoint, timeouts and retries
     table_prefix: str
-    # Start an embedded DynamoDB (a moto server) instead of `client.endpoint_url`, and create
-    # and seed its tables.
-    embedded: bool = False
+    # An embedded DynamoDB (a moto server) to use instead of `client.endpoint_url`: started
+    # here unless it runs already, always stopped here; its tables are created and seeded.
+    embedded: EmbeddedDynamoDB | None = None
     # A span per request, when tracing is on.
     tracing: Tracing | None = None
 
@@ -123,21 +133,26 @@ async def open_store(options: StoreOptions) -> AsyncIterator[Store]:
     """Open the store `options` describe; for the embedded one, also start and prepare it."""
     async with AsyncExitStack() as stack:
         client_options = options.client
-        if options.embedded:
-            embedded = EmbeddedDynamoDB()
-            endpoint = await asyncio.to_thread(embedded.start)
+        embedded = options.embedded
+        if embedded is not None:
             stack.push_async_callback(asyncio.to_thread, embedded.stop)
+            if not embedded.running:
+                await asyncio.to_thread(embedded.start)
+            endpoint = embedded.endpoint_url
             client_options = dataclasses.replace(
                 client_options,
                 endpoint_url=endpoint,
                 access_key_id=EMBEDDED_CREDENTIAL,
                 secret_access_key=EMBEDDED_CREDENTIAL,
             )
-            logger.info("embedded DynamoDB (moto) at %s", endpoint)
+            kept = embedded.data_dir
+            where = f"kept in {kept}" if kept else "in memory only (EMBEDDED_DATA_DIR is empty)"
+            logger.info("embedded DynamoDB (moto) at %s, its data %s", endpoint, where)
         client = await stack.enter_async_context(open_client(client_options))
         instrument.install(client, options.tracing)
         store = Store.on(client, TableNames.with_prefix(options.table_prefix))
-        if options.embedded:
+        if embedded is not None:
             await store.create_tables()
-            await store.seed_builtin_tools()
+            # Kept data holds the catalog as admins left it; a new shipped tool is added.
+            await store.seed_missing_builtin_tools()
         yield store

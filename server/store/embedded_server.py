@@ -1,14 +1,18 @@
 """The embedded DynamoDB: a moto server in a child process of its own.
 
-Run as `python -m server.store.embedded_server`: binds a free loopback port, prints it on the
-first line of stdout, serves until its stdin closes (so it never outlives its parent, even
-one that was killed) or it gets SIGTERM. `EMBEDDED_DYNAMODB_LATENCY_MS` (benchmarks only)
-delays every request by that much, as a network would.
+Run as `python -m server.store.embedded_server [--data-dir DIR --region REGION]`: binds a
+free loopback port, prints it on the first line of stdout, serves until its stdin closes (so it
+never outlives its parent, even one that was killed) or it gets SIGTERM; Ctrl-C is its parent's
+to handle. With `--data-dir`, its tables are restored from that directory first and kept there
+(`server/store/embedded_data.py`); a directory it cannot use makes the first line `error: ` and
+the reason, and the exit code 2. `EMBEDDED_DYNAMODB_LATENCY_MS` (benchmarks only) delays every
+request by that much, as a network would.
 
 Reads answer in plain `json.dumps` of moto's result: moto 5.2 serializes every response by
 walking botocore's output shape, which for an AttributeValue tries each of its ten members
 (about 1.6 ms an item returned, more than all of the API's own work per item). moto hands
-reads their items as DynamoDB JSON already, so the walk changes nothing but the time;
+reads their items as DynamoDB JSON already, but for binary values, which it keeps as bytes and
+which are written as base64 text, as the walk would; so the walk changes nothing but the time:
 `tests/store/test_embedded.py` compares the answers with plain moto's.
 
 An update that replaces an attribute is held to the item size limit as DynamoDB holds it: the
@@ -22,6 +26,8 @@ data of those tables (seconds once they held tens of megabytes of deployments).
 
 from __future__ import annotations
 
+import argparse
+import base64
 import copy
 import json
 import logging
@@ -30,6 +36,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import moto.dynamodb.models as backends
@@ -43,46 +51,81 @@ from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-# Results that are AttributeValues and plain JSON all through (no timestamps, no blobs of ours).
+from server.store.data_file import DataDirError
+from server.store.embedded_data import KeptData
+
+# Results that are AttributeValues and JSON all through but for binaries (no timestamps).
 PLAIN_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 # moto's own item size limit (between DynamoDB's 400 KB and what it was seen to accept).
 MOTO_ITEM_LIMIT = 405_000
 
 
 def main() -> None:
+    args = _arguments()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     answer_reads_plainly()
     count_replaced_attributes_once()
     back_up_items_not_tables()
+    requests = threading.Lock()
+    kept = None
+    if args.data_dir is not None:
+        kept = KeptData(args.data_dir, region=args.region, requests=requests)
+        try:
+            kept.open()
+        except DataDirError as error:
+            sys.stdout.write(f"error: EMBEDDED_DATA_DIR: {error}\n")
+            sys.stdout.flush()
+            os._exit(2)
     server = make_server(
         "127.0.0.1",
         0,
-        serialized(create_backend_app("dynamodb")),
+        serialized(create_backend_app("dynamodb"), requests, kept.written if kept else None),
         threaded=True,
         request_handler=MotoRequestHandler,
     )
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
+    stop = _stopper(kept)
+    signal.signal(signal.SIGTERM, lambda *_: stop())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, saving first
+    threading.Thread(target=_stop_when_parent_goes, args=(stop,), daemon=True).start()
     sys.stdout.write(f"{server.server_port}\n")
     sys.stdout.flush()
     server.serve_forever()
 
 
-def serialized(app: Any) -> Any:
-    """The app, handling one request at a time.
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m server.store.embedded_server")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--region", default="us-east-1")
+    return parser.parse_args()
+
+
+def _stopper(kept: KeptData | None) -> Callable[[], None]:
+    def stop() -> None:
+        if kept is not None:
+            kept.close()
+        os._exit(0)
+
+    return stop
+
+
+def serialized(app: Any, lock: threading.Lock, note: Callable[[str], None] | None = None) -> Any:
+    """The app, handling one request at a time under `lock`; `note` hears each request's
+    operation while it is still held.
 
     moto's DynamoDB checks a condition and then writes without a lock, so two threads can
     both pass one condition; DynamoDB itself makes each write atomic. Connections are still
     served by threads, so keep-alive clients do not wait on each other's idle sockets.
     """
-    lock = threading.Lock()
     latency = float(os.environ.get("EMBEDDED_DYNAMODB_LATENCY_MS", "0")) / 1000
 
     def handle(environ: Any, start_response: Any) -> Any:
         if latency:
             time.sleep(latency)  # a network's round trip, for the benchmark; outside the lock
         with lock:
-            return list(app(environ, start_response))
+            answer = list(app(environ, start_response))
+            if note is not None:
+                note(environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2])
+            return answer
 
     return handle
 
@@ -94,9 +137,17 @@ def answer_reads_plainly() -> None:
         if context.operation_model.name not in PLAIN_READS or not isinstance(self.result, dict):
             return shape_walked(self, context)
         body = {key: value for key, value in self.result.items() if value is not None}
-        return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(body)
+        text = json.dumps(body, default=_base64)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, text
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _base64(value: Any) -> str:
+    """Binary values, as DynamoDB JSON writes them (moto keeps them as bytes)."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not a DynamoDB value")
 
 
 def count_replaced_attributes_once() -> None:
@@ -168,9 +219,9 @@ def _restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, o
         table.items[hash_key][range_key] = old
 
 
-def _exit_when_parent_goes() -> None:
+def _stop_when_parent_goes(stop: Callable[[], None]) -> None:
     sys.stdin.read()
-    os._exit(0)
+    stop()
 
 
 if __name__ == "__main__":
