@@ -2,6 +2,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
+# Where `make run` serves: `make run PORT=8080`, `make run HOST=localhost`.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # One stamp per set of extras; each is rebuilt when pyproject.toml or the lock changes.
 RUN_STAMP := $(VENV)/.installed-embedded
 DEV_STAMP := $(VENV)/.installed-embedded-dev
@@ -26,7 +29,7 @@ $(DEV_STAMP): pyproject.toml uv.lock | $(UV)
 	touch $@
 
 run: $(RUN_STAMP)
-	$(BIN)/python -m server serve
+	$(BIN)/python -m server serve --host $(HOST) --port $(PORT)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest
