@@ -18,7 +18,7 @@ SYNC := $(UV) sync --locked --inexact --no-python-downloads
 
 $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet 'uv$(if $(UV_VERSION),==$(UV_VERSION))'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv$(if $(UV_VERSION),==$(UV_VERSION))'
 
 $(RUN_STAMP): pyproject.toml uv.lock | $(UV)
 	$(SYNC) --extra embedded
@@ -47,6 +47,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/reads.py --write BENCHMARKS.md
 	$(BIN)/python bench/peers.py --write BENCHMARKS.md
 	$(BIN)/python bench/install_size.py --write BENCHMARKS.md
+	$(BIN)/python bench/first_run.py --write BENCHMARKS.md
 
 schema: $(DEV_STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql
