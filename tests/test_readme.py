@@ -207,7 +207,7 @@ def test_the_documentation_refers_to_nothing_outside_the_repository(document: Pa
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
-def test_every_relative_link_and_repository_path_exists(document: Path) -> None:
+def test_every_relative_link_anchor_and_repository_path_exists(document: Path) -> None:
     text = document.read_text()
     links = [
         match["target"].split("#")[0]
@@ -216,10 +216,21 @@ def test_every_relative_link_and_repository_path_exists(document: Path) -> None:
     ]
     paths = [match["path"] for match in REPO_PATH.finditer(text)]
 
+    anchors = [match["target"][1:] for match in LINK.finditer(text) if match["target"][0] == "#"]
+
     missing = [link for link in links if not (document.parent / link).exists()]
+    missing += [f"#{anchor}" for anchor in anchors if anchor not in _headings(text)]
     missing += [path for path in paths if not _exists(path)]
 
     assert not missing, f"{document.name} points at what the repository lacks: {missing}"
+
+
+def _headings(text: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped,
+    spaces as hyphens (outside code blocks, where `#` starts a comment)."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    titles = re.findall(r"^#+ (.+)$", prose, flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for title in titles}
 
 
 def _exists(path: str) -> bool:
