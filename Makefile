@@ -16,9 +16,21 @@ SYNC := $(UV) sync --locked --inexact --no-python-downloads
 
 .PHONY: run test lint schema cloudformation bench lock clean
 
+# The pip wheel this Python ships for ensurepip (in ensurepip/_bundled, or where a distribution
+# keeps it: Debian's python3-venv, /usr/share/python-wheels). Run as it is, it puts that pip
+# and uv into a venv made without pip, compiling nothing: `python -m venv` would have
+# ensurepip install pip and setuptools and compile them, a third of the CPU of a first
+# `make run` (see "What the first run costs"). Without the wheel, pip comes the usual way.
+WHEEL_DIR = $(shell $(PYTHON) -c 'import ensurepip, os; print(getattr(ensurepip, "_WHEEL_PKG_DIR", None) or os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))' 2>/dev/null)
+BUNDLED_PIP = $(firstword $(wildcard $(WHEEL_DIR)/pip-*.whl))
+PIP_INSTALL := install --quiet --disable-pip-version-check --no-compile
+UV_REQUIREMENT := 'uv$(if $(UV_VERSION),==$(UV_VERSION))'
+
 $(UV):
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv$(if $(UV_VERSION),==$(UV_VERSION))'
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(if $(BUNDLED_PIP),$(BIN)/python $(BUNDLED_PIP)/pip $(PIP_INSTALL) \
+		--find-links $(dir $(BUNDLED_PIP)) pip==$(word 2,$(subst -, ,$(notdir $(BUNDLED_PIP)))) $(UV_REQUIREMENT),\
+		$(BIN)/python -m ensurepip --default-pip && $(BIN)/python -m pip $(PIP_INSTALL) $(UV_REQUIREMENT))
 
 $(RUN_STAMP): pyproject.toml uv.lock | $(UV)
 	$(SYNC) --extra embedded
