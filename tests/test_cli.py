@@ -216,16 +216,3 @@ def test_an_address_not_of_this_machine_stops_the_server_with_one_line() -> None
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: cannot listen on 192.0.2.1:8000: ")
     assert refused.stderr.count("\n") == 1, refused.stderr
-
-
-def test_make_run_serves_on_the_port_and_host_it_is_given() -> None:
-    planned = subprocess.run(
-        ["make", "-n", "run", "PORT=8080", "HOST=localhost"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=True,
-    )
-
-    assert "-m server serve --host localhost --port 8080" in planned.stdout
