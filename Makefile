@@ -2,6 +2,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
+# Where `make run` serves: `make run PORT=8080`, `make run HOST=localhost`.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # One stamp per set of extras; each is rebuilt when pyproject.toml or the lock changes.
 RUN_STAMP := $(VENV)/.installed-embedded
 DEV_STAMP := $(VENV)/.installed-embedded-dev
@@ -15,9 +18,21 @@ EMBEDDED_DATA_DIR ?= .data
 
 .PHONY: run test lint schema cloudformation bench lock playground clean reset-data
 
+# The pip wheel this Python ships for ensurepip (in ensurepip/_bundled, or where a distribution
+# keeps it: Debian's python3-venv, /usr/share/python-wheels). Run as it is, it puts that pip
+# and uv into a venv made without pip, compiling nothing: `python -m venv` would have
+# ensurepip install pip and setuptools and compile them, a third of the CPU of a first
+# `make run` (see "What the first run costs"). Without the wheel, pip comes the usual way.
+WHEEL_DIR = $(shell $(PYTHON) -c 'import ensurepip, os; print(getattr(ensurepip, "_WHEEL_PKG_DIR", None) or os.path.join(os.path.dirname(ensurepip.__file__), "_bundled"))' 2>/dev/null)
+BUNDLED_PIP = $(firstword $(wildcard $(WHEEL_DIR)/pip-*.whl))
+PIP_INSTALL := install --quiet --disable-pip-version-check --no-compile
+UV_REQUIREMENT := 'uv$(if $(UV_VERSION),==$(UV_VERSION))'
+
 $(UV):
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet 'uv$(if $(UV_VERSION),==$(UV_VERSION))'
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(if $(BUNDLED_PIP),$(BIN)/python $(BUNDLED_PIP)/pip $(PIP_INSTALL) \
+		--find-links $(dir $(BUNDLED_PIP)) pip==$(word 2,$(subst -, ,$(notdir $(BUNDLED_PIP)))) $(UV_REQUIREMENT),\
+		$(BIN)/python -m ensurepip --default-pip && $(BIN)/python -m pip $(PIP_INSTALL) $(UV_REQUIREMENT))
 
 $(RUN_STAMP): pyproject.toml uv.lock | $(UV)
 	$(SYNC) --extra embedded
@@ -28,7 +43,7 @@ $(DEV_STAMP): pyproject.toml uv.lock | $(UV)
 	touch $@
 
 run: $(RUN_STAMP)
-	EMBEDDED_DATA_DIR='$(EMBEDDED_DATA_DIR)' $(BIN)/python -m server serve
+	EMBEDDED_DATA_DIR='$(EMBEDDED_DATA_DIR)' $(BIN)/python -m server serve --host $(HOST) --port $(PORT)
 
 # Forget what `make run` kept (stop the server first).
 reset-data:
@@ -50,6 +65,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/reads.py --write BENCHMARKS.md
 	$(BIN)/python bench/peers.py --write BENCHMARKS.md
 	$(BIN)/python bench/install_size.py --write BENCHMARKS.md
+	$(BIN)/python bench/first_run.py --write BENCHMARKS.md
 
 schema: $(DEV_STAMP)
 	$(BIN)/python -m server export-schema > schema.graphql

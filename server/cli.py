@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import ipaddress
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -88,6 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"AUTH_MODE=dev on non-loopback host {args.host} lets anyone act as any user;"
             " use AUTH_MODE=cognito, or pass --insecure-dev-auth if you really mean it"
         )
+    _refuse_an_unusable_address(args.host, args.port)
     embedded = embedded_dynamodb(settings)
     try:
         if embedded is not None:
@@ -130,6 +133,28 @@ def _run(app: Any, args: argparse.Namespace, settings: Settings) -> None:
         # leaves a line of the server's own instead (`server/edge/request_ids.py`).
         access_log=False,
     )
+
+
+def _refuse_an_unusable_address(host: str, port: int) -> None:
+    """Stop with one line when `host:port` cannot be listened on, before the app (and its
+    embedded DynamoDB) starts: uvicorn would start it all, then log the bind's errno and exit.
+    Bound as uvicorn binds (SO_REUSEADDR), and let go at once for uvicorn to bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise SettingsError(_unusable_address(host, port, error)) from None
+
+
+def _unusable_address(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another server running?);"
+            f" choose another: make run PORT={port + 1} (or serve --port {port + 1})"
+        )
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"
 
 
 def _banner(settings: Settings, host: str, port: int) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -188,3 +189,30 @@ def test_seeding_a_broken_catalog_names_the_problem(dynamodb_endpoint: str, tmp_
 )
 def test_only_loopback_hosts_count_as_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_a_taken_port_stops_the_server_with_one_line_naming_another() -> None:
+    # given a port something else listens on
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        # when the server is asked to serve there
+        refused = run("serve", "--port", str(port))
+
+    # then it stops at once, before starting its store, with one line saying how to move
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in refused.stderr
+    assert f"make run PORT={port + 1}" in refused.stderr
+    assert "embedded DynamoDB" not in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_an_address_not_of_this_machine_stops_the_server_with_one_line() -> None:
+    refused = run("serve", "--host", "192.0.2.1", "--port", "8000", "--insecure-dev-auth")
+
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: cannot listen on 192.0.2.1:8000: ")
+    assert refused.stderr.count("\n") == 1, refused.stderr
