@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -242,9 +243,16 @@ def _exists(path: str) -> bool:
         return any(not _made(found) for found in ROOT.glob(f"**/{path}"))
     if not (ROOT / top).is_dir() or _made(ROOT / top):
         return True
-    return (ROOT / path).exists()
+    return (ROOT / path).exists() or _ignored(path)
 
 
 def _made(path: Path) -> bool:
     """Whether `path` is something `make` or a tool made, not a file of the repository."""
     return bool({".venv", ".data", ".git", "node_modules"} & set(path.relative_to(ROOT).parts))
+
+
+def _ignored(path: str) -> bool:
+    """Whether git ignores `path`: what a tool makes there (`.ci/artifacts/`) is no file of
+    the repository."""
+    check = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
+    return check.returncode == 0
