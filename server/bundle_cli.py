@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from server.demo import demo_bundle
-from server.deployments.snapshot import snapshot
+from server.deployments.snapshot import snapshot, snapshot_line
 from server.errors import DomainError, NameClash
-from server.models import Deployment, DeploymentStatus, Project, new_id, now_iso
+from server.models import Deployment, Project
 from server.resolvers.bundle import export_bundle, import_bundle
 from server.settings import load_settings
 from server.store import Store
@@ -176,17 +176,7 @@ async def _deploy(store: Store, project_id: str, user_id: str) -> str:
     if project is None:
         raise CommandFailed(f"project {project_id} vanished before its deployment")
     taken = await snapshot(store, project)
-    now = now_iso()
-    deployment = Deployment(
-        user_id=user_id,
-        deployment_id=new_id(),
-        project_id=project_id,
-        status=DeploymentStatus.PENDING,
-        config=taken.stored(),
-        logs=[f"{now} pending: snapshot of {len(taken.agents)} agents, {len(taken.tools)} tools"],
-        created_at=now,
-        updated_at=now,
-    )
+    deployment = Deployment.pending(user_id, project_id, taken.stored(), snapshot_line(taken))
     await store.deployments.create(deployment, project)
     return deployment.deployment_id
 

@@ -38,3 +38,8 @@ async def snapshot(store: Store, project: Project) -> Snapshot:
             f" a deployment holds at most {MAX_SNAPSHOT_BYTES} (DynamoDB items hold 400 KB)"
         )
     return taken
+
+
+def snapshot_line(taken: Snapshot) -> str:
+    """The first log line of a deployment of a fresh snapshot."""
+    return f"pending: snapshot of {len(taken.agents)} agents and {len(taken.tools)} tools"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_serializer, field_validator
 
-from server.models.base import InputModel, Record, iso_time
+from server.models.base import InputModel, Record, iso_time, new_id, now_iso
 
 __all__ = [
     "LEASE",
@@ -75,6 +75,23 @@ class Deployment(Record):
     # Not in the seed: while DEPLOYING, when the deployment is failed unless something renews
     # it (a status change, a log line, a heartbeat). Absent on items written before leases.
     lease_expires_at: str | None = None
+
+    @classmethod
+    def pending(
+        cls, user_id: str, project_id: str, config: dict[str, Any], first_line: str
+    ) -> Deployment:
+        """A new PENDING deployment of `config`, its log opened with `first_line`."""
+        now = now_iso()
+        return cls(
+            user_id=user_id,
+            deployment_id=new_id(),
+            project_id=project_id,
+            status=DeploymentStatus.PENDING,
+            config=config,
+            logs=[f"{now} {first_line}"],
+            created_at=now,
+            updated_at=now,
+        )
 
     def to_item(self) -> dict[str, Any]:
         item = super().to_item()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.deployments.diff import ConfigDifference, diff_snapshots
 from server.deployments.lifecycle import change_status, fail_if_abandoned
-from server.deployments.snapshot import snapshot
+from server.deployments.snapshot import snapshot, snapshot_line
 from server.errors import Forbidden, NotFound, ProjectBusy
 from server.models import (
     Deployment,
@@ -17,8 +17,6 @@ from server.models import (
     Project,
     StatusUpdate,
     is_key,
-    new_id,
-    now_iso,
 )
 from server.store import LostRace, settle
 from server.store.lookup import existing
@@ -55,13 +53,7 @@ async def create_deployment(context: Context, project_id: str) -> Deployment:
     """Snapshot the project's configuration into a new PENDING deployment."""
     project = await existing(context.store.projects, context.user_id, project_id, "project")
     taken = await snapshot(context.store, project)
-    config = taken.stored()
-    return await _start(
-        context,
-        project,
-        config,
-        f"pending: snapshot of {len(taken.agents)} agents and {len(taken.tools)} tools",
-    )
+    return await _start(context, project, taken.stored(), snapshot_line(taken))
 
 
 async def redeploy(context: Context, deployment_id: str) -> Deployment:
@@ -78,17 +70,7 @@ async def _start(
 ) -> Deployment:
     """Write a PENDING deployment of `config` and hand it to this instance's worker;
     `project` as just read (consistently)."""
-    now = now_iso()
-    deployment = Deployment(
-        user_id=context.user_id,
-        deployment_id=new_id(),
-        project_id=project.project_id,
-        status=DeploymentStatus.PENDING,
-        config=config,
-        logs=[f"{now} {first_line}"],
-        created_at=now,
-        updated_at=now,
-    )
+    deployment = Deployment.pending(context.user_id, project.project_id, config, first_line)
     pruned = await _create(context, deployment, project)
     context.loaders.forget_deployment(
         deployment.user_id, deployment.deployment_id, deployment.project_id, pruned=pruned
