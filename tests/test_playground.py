@@ -115,6 +115,7 @@ async def test_only_the_files_the_page_loads_are_served(app: ASGIApp, path: str)
         response = await http.get(path)
 
     assert response.status_code == 404
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_in_dev_mode_the_playground_is_pre_filled_with_the_dashboard_and_dev_user(

@@ -19,6 +19,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
+from server.edge.refusals import refusal
 from server.playground.vendor import ASSETS, VENDORED
 
 __all__ = [
@@ -140,7 +141,7 @@ class Playground:
         """A file the page names, else 404; cached for good when asked by its current URL."""
         asset = self.assets.get(request.path_params["name"])
         if asset is None:
-            return Response("Not Found", status_code=404, media_type="text/plain")
+            return refusal(404, f"the playground has no file {request.path_params['name']!r}")
         current = request.query_params.get("v") == asset.version
         return FileResponse(
             asset.path,
