@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from server.errors import Conflict, NotFound
 from server.models import Project
@@ -13,10 +14,18 @@ from server.store.expressions import Attr, Condition, Update, all_of, if_not_exi
 from server.store.transactions import delete, gone_or_lost, put
 from server.store.usage import COUNTED_LISTS, Usage
 
-__all__ = ["DeploymentKey", "ProjectKey", "ProjectStore"]
+__all__ = ["DeploymentKey", "ProjectKey", "ProjectStore", "SweepTargets"]
 
 ProjectKey = tuple[str, str]  # (user_id, project_id)
 DeploymentKey = tuple[str, str]  # (user_id, deployment_id)
+
+
+@dataclass
+class SweepTargets:
+    active: list[DeploymentKey] = field(default_factory=list)
+    # Projects marked `deleting` (by a cascade or a stepped import), with their mark's time.
+    marked: list[tuple[ProjectKey, str]] = field(default_factory=list)
+
 
 # The project's one active deployment, claimed and released with it (`store/deployments.py`).
 ACTIVE = "activeDeploymentId"
@@ -59,17 +68,23 @@ class ProjectStore:
         }
         return [found.get(key) for key in keys]
 
-    async def with_active_deployment(self) -> AsyncIterator[DeploymentKey]:
-        """The active (PENDING or DEPLOYING) deployment of every live project that has one:
-        a Scan of the Projects table, whose items are small, read whole as DynamoDB bills
-        every Scan, but sent back only for the projects holding an `activeDeploymentId`."""
+    async def sweep_targets(self) -> SweepTargets:
+        """What a sweep looks at, from one Scan of the Projects table, whose items are small
+        (read whole, as DynamoDB bills every Scan, but sent back only for the projects that
+        match): the active deployment of every live project holding one, and every project
+        marked `deleting`, with the time of its mark."""
         items = self._dynamo.scan(
             self._table,
-            where=Attr(ACTIVE).exists() & DELETING.not_exists(),
-            attributes=("userId", "projectId", ACTIVE),
+            where=Attr(ACTIVE).exists() | DELETING.exists(),
+            attributes=("userId", "projectId", ACTIVE, "deleting"),
         )
+        targets = SweepTargets()
         async for item in items:
-            yield item["userId"], item[ACTIVE]
+            if "deleting" in item:
+                targets.marked.append(((item["userId"], item["projectId"]), item["deleting"]))
+            else:
+                targets.active.append((item["userId"], item[ACTIVE]))
+        return targets
 
     async def create(self, project: Project) -> None:
         """Write the project and count it in its account; `QuotaExceeded` if the account holds

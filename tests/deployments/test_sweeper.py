@@ -34,6 +34,7 @@ from tests.documents import (
     REDEPLOY,
     UPDATE_DEPLOYMENT_STATUS,
 )
+from tests.store.test_cascade import partition, usage_is_exact
 from tests.summaries import assert_summary_exact
 
 LEASE = timedelta(seconds=1.2)
@@ -415,7 +416,7 @@ async def test_a_sweep_fails_an_abandoned_deployment_without_scanning_the_deploy
     assert (failed.status, failed.error) == (DeploymentStatus.FAILED, INTERRUPTED)
     deployments, projects = own_store.tables.deployments, own_store.tables.projects
     scans = [call for call in tally.calls if call.startswith("Scan ")]
-    assert scans == [f"Scan {projects} projecting 3"]
+    assert scans == [f"Scan {projects} projecting 4"]
     assert f"BatchGetItem {deployments}" in tally.calls
 
 
@@ -532,3 +533,31 @@ async def test_a_new_deployment_is_a_conflict_while_the_active_one_is_pending_or
     assert f"already has an active deployment {active!r}" in error["message"]
     assert await own_store.deployments.get(user_id, active, consistent=True) == before
     await owner.data(CANCEL_DEPLOYMENT, {"id": active})
+
+
+async def test_a_sweep_finishes_a_cascade_a_stopped_process_left_and_leaves_a_running_one(
+    owner: GraphQLClient, own_store: Store, user_id: str
+) -> None:
+    # Given two projects with a tool and an agent each, marked `deleting` as a cascade or a
+    # stepped import marks them: one by a process that stopped an hour ago, one just now
+    stalled, running = await project(owner), await project(owner)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    await own_store.projects.mark_deleting(user_id, stalled, now=iso_time(an_hour_ago))
+    await own_store.projects.mark_deleting(user_id, running, now=iso_time(datetime.now(UTC)))
+
+    # When the sweep passes
+    await Sweeper(own_store, DeploymentNotices()).sweep()
+
+    # Then the stalled project left nothing in any table, and its account counts it no more;
+    # the running one is left to the process marking it
+    rows = await partition(own_store, user_id)
+    held = {
+        item.get("projectId") or item.get("reservedFor")
+        for items in rows.values()
+        for item in items
+    }
+    assert stalled not in held
+    assert running in held
+    usage = await usage_is_exact(own_store, user_id)
+    assert usage is not None
+    assert usage["projects"] == 1
