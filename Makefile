@@ -49,7 +49,19 @@ run: $(RUN_STAMP)
 reset-data:
 	rm -rf .data
 
+# The playground's browser test drives Debian's chromium (never a browser of Playwright's own):
+# installed here when missing and this machine lets us (root, apt-get); elsewhere that test
+# fails saying what to install, or use PLAYWRIGHT_CHROMIUM=/path/to/chromium.
+define ENSURE_CHROMIUM
+if [ -z "$${PLAYWRIGHT_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 \
+	&& [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	echo "installing Debian's chromium for the playground's browser test"; \
+	apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+fi
+endef
+
 test: $(DEV_STAMP)
+	@$(ENSURE_CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: $(DEV_STAMP)
