@@ -441,7 +441,8 @@ class IdleCell:
     feed: str
     subscribers: int
     deployments: int
-    rates: Rates | None  # None: the server has no such feed
+    rates: Rates | None  # None: the server has no such feed, or the cell failed
+    failure: str | None = None
 
 
 async def idle_reads(
@@ -461,11 +462,17 @@ async def idle_reads(
                 targets = [solo] * subscribers if deployments == 1 else [
                     spread[i % len(spread)] for i in range(subscribers)
                 ]  # fmt: skip
-                async with AsyncExitStack() as stack:
-                    await open_subscriptions(stack, api.base, targets)
-                    await asyncio.sleep(args.settle)
-                    measured = await window(proxies, proxy, args.window)
-                results.append(IdleCell(feed, subscribers, deployments, measured))
+                try:
+                    async with AsyncExitStack() as stack:
+                        await open_subscriptions(stack, api.base, targets)
+                        await asyncio.sleep(args.settle)
+                        measured = await window(proxies, proxy, args.window)
+                    results.append(IdleCell(feed, subscribers, deployments, measured))
+                except (RuntimeError, TimeoutError) as error:
+                    # A refused subscription (a cap) fails its cell, not the run.
+                    reason = " ".join(str(error).replace("|", "/").split())[:200]
+                    failed = IdleCell(feed, subscribers, deployments, None, reason)
+                    results.append(failed)
                 say(format_idle(results[-1]))
                 await asyncio.sleep(1)  # the closed sockets' subscriptions end
     finally:
@@ -670,6 +677,8 @@ CROWD_HEADER = (
 
 def format_idle(cell: IdleCell) -> str:
     head = f"| {cell.feed} | {cell.subscribers:,} | {cell.deployments} |"
+    if cell.failure is not None:
+        return head + f" failed: {cell.failure} |" + " |" * 5
     if cell.rates is None:
         return head + " n/a | n/a | n/a | n/a | n/a | n/a |"
     r = cell.rates
