@@ -5,11 +5,14 @@ iterator and an outage of the stream, with a re-read whenever records may have b
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
+from aiohttp import web
 from starlette.types import ASGIApp
 
 from server.deployments.feed import ChangeFeed, FeedTiming
@@ -26,6 +29,8 @@ WAIT = 10.0  # the most any wait below may take before the test fails
 QUICK = FeedTiming(idle_seconds=0.02, retry_first_seconds=0.02, retry_most_seconds=0.05)
 EXPIRED = "ExpiredIteratorException"
 UNAVAILABLE = "InternalServerError"
+# Recorded shards' ids (DynamoDB's are 28 characters at least).
+OLD, OPEN, CHILD = (f"shardId-00000001700000000000-{name}" for name in ("0ld0", "0pen", "ch1d"))
 
 
 class Watched:
@@ -270,3 +275,113 @@ async def test_a_stream_briefly_unreachable_loses_no_change_and_the_watchers_re_
         await watched.until(lambda: versions(watched.of(deployment_id))[-1:] == [3])
     assert versions(watched.of(deployment_id)) == [1, 2, 3]
     assert watched.resyncs == 2
+
+
+class RecordedStream:
+    """A DynamoDB Streams endpoint answering from recorded shards, as DynamoDB does across a
+    resharding (moto's streams have one shard that never closes): DescribeStream a shard a
+    page, iterators naming a shard and a position, records after it, a closed shard's end."""
+
+    def __init__(self) -> None:
+        self.shards: list[dict[str, Any]] = []
+        self.records: dict[str, list[dict[str, Any]]] = {}
+        self.asked: list[tuple[str, str]] = []  # GetShardIterator's (shard, type), in order
+
+    def add_shard(self, shard_id: str, parent_id: str | None = None) -> None:
+        shard: dict[str, Any] = {"ShardId": shard_id, "SequenceNumberRange": {}}
+        if parent_id is not None:
+            shard["ParentShardId"] = parent_id
+        self.shards.append(shard)
+        self.records[shard_id] = []
+
+    def close(self, shard_id: str) -> None:
+        shard = next(shard for shard in self.shards if shard["ShardId"] == shard_id)
+        shard["SequenceNumberRange"]["EndingSequenceNumber"] = "999"
+
+    def write(self, shard_id: str, image: dict[str, Any], sequence_number: int) -> None:
+        change = {"SequenceNumber": str(sequence_number), "NewImage": image}
+        self.records[shard_id].append({"eventName": "MODIFY", "dynamodb": change})
+
+    def answer(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        if operation == "DescribeStream":
+            ids = [shard["ShardId"] for shard in self.shards]
+            start = body.get("ExclusiveStartShardId")
+            at = ids.index(start) + 1 if start else 0
+            page = self.shards[at : at + 1]
+            last = {"LastEvaluatedShardId": ids[at]} if at + 1 < len(ids) else {}
+            return {"StreamDescription": {"Shards": page, **last}}
+        if operation == "GetShardIterator":
+            shard_id, kind = body["ShardId"], body["ShardIteratorType"]
+            self.asked.append((shard_id, kind))
+            after = {
+                "TRIM_HORIZON": 0,
+                "LATEST": max(
+                    (int(r["dynamodb"]["SequenceNumber"]) for r in self.records[shard_id]),
+                    default=0,
+                ),
+                "AFTER_SEQUENCE_NUMBER": int(body.get("SequenceNumber", 0)),
+            }[kind]
+            return {"ShardIterator": f"{shard_id}|{after}"}
+        shard_id, after = body["ShardIterator"].split("|")
+        records = [
+            record
+            for record in self.records[shard_id]
+            if int(record["dynamodb"]["SequenceNumber"]) > int(after)
+        ]
+        last_read = int(records[-1]["dynamodb"]["SequenceNumber"]) if records else int(after)
+        shard = next(shard for shard in self.shards if shard["ShardId"] == shard_id)
+        ended = "EndingSequenceNumber" in shard["SequenceNumberRange"] and not records
+        return {
+            "Records": records,
+            **({} if ended else {"NextShardIterator": f"{shard_id}|{last_read}"}),
+        }
+
+
+@asynccontextmanager
+async def recorded(store: Store, stream: RecordedStream) -> AsyncIterator[Store]:
+    async def handle(request: web.Request) -> web.Response:
+        operation = request.headers["X-Amz-Target"].rpartition(".")[2]
+        answer = stream.answer(operation, json.loads(await request.read()))
+        return web.Response(body=json.dumps(answer), content_type="application/x-amz-json-1.0")
+
+    application = web.Application()
+    application.router.add_post("/", handle)
+    runner = web.AppRunner(application)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        options = ClientOptions(region="us-east-1", endpoint_url=f"http://{host}:{port}")
+        async with open_streams_client(options) as streams:
+            yield Store.on(store.client, store.tables, streams_client=streams)
+    finally:
+        await runner.cleanup()
+
+
+async def test_after_a_resharding_the_child_shard_is_read_from_its_start_once_its_parent_ends(
+    store: Store, owner: GraphQLClient, user_id: str
+) -> None:
+    deployment_id = await new_deployment(owner)
+    key = {"userId": {"S": user_id}, "deploymentId": {"S": deployment_id}}
+    image = (await store.client.get_item(TableName=store.tables.deployments, Key=key))["Item"]
+    stream = RecordedStream()
+    stream.add_shard(OLD)
+    stream.add_shard(OPEN)
+    stream.close(OLD)
+    watched = Watched()
+    async with recorded(store, stream) as fed, following(fed, watched):
+        # Given the feed reading the one open shard (the closed one is history)
+        assert (OLD, "LATEST") not in stream.asked
+
+        # When that shard takes a record, closes, and its child takes the next one
+        stream.write(OPEN, {**image, "version": {"N": "2"}}, 10)
+        stream.add_shard(CHILD, parent_id=OPEN)
+        stream.write(CHILD, {**image, "version": {"N": "3"}}, 20)
+        stream.close(OPEN)
+
+        # Then both arrive in order: the child read from its first record, after its parent
+        await watched.until(lambda: versions(watched.of(deployment_id)) == [2, 3])
+    assert stream.asked[:1] == [(OPEN, "LATEST")]
+    assert (CHILD, "TRIM_HORIZON") in stream.asked
+    assert all(shard != OLD for shard, _ in stream.asked)
