@@ -193,7 +193,8 @@ def _table_line(report: TableReport) -> str:
         recovery = (
             f"point-in-time recovery not supported by this endpoint ({report.recovery_unsupported})"
         )
-    return f"{report.name}: {what}; {recovery}"
+    stream = "" if report.stream is None else f"; stream {report.stream}"
+    return f"{report.name}: {what}; {recovery}{stream}"
 
 
 def _seed_builtin_tools(args: argparse.Namespace) -> int:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     insecure_dev_auth: bool = False
     deployer: Literal["validate", "none"] = "validate"
     deployment_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # How subscriptions learn of changes made elsewhere: the Deployments table's stream
+    # (`server/deployments/feed.py`; the embedded store serves it too), or polling.
+    change_feed: Literal["streams", "poll"] = "streams"
     # None: on with the embedded store, off otherwise.
     debug_extensions: bool | None = None
     builtin_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
