@@ -227,7 +227,7 @@ class Watchers:
         watcher = self._watchers.get(key)
         if watcher is None:
             watcher = self._watchers[key] = _Watcher(self, key)
-            watcher.task = asyncio.create_task(self._run(watcher), name="deployment-watcher")
+            watcher.task = asyncio.create_task(self._run(watcher), name=f"watch {deployment_id}")
         subscription = Subscription(watcher, connection, on_drop)
         self._per_connection[connection] += 1
         self._per_user[user_id] += 1
