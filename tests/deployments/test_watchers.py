@@ -92,7 +92,8 @@ async def test_subscribers_of_one_deployment_share_the_one_read_of_its_watcher(
 
     assert get_items(tally) == 1
     assert {first.version for first in firsts} == {deployment.version}
-    assert fed.watched == 1 and fed.subscriptions == 20
+    assert fed.watched == 1
+    assert fed.subscriptions == 20
     for subscription in subscriptions:
         subscription.close()
 
@@ -159,7 +160,8 @@ async def test_the_watcher_stops_when_its_last_subscriber_leaves(
 
     assert still
     assert not polling.is_watched(deployment.user_id, deployment.deployment_id)
-    assert polling.watched == 0 and polling.subscriptions == 0
+    assert polling.watched == 0
+    assert polling.subscriptions == 0
 
 
 async def test_changed_delivers_a_newer_image_without_reading(
