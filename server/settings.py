@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     # The most fields one operation may resolve, estimated before it runs and counted while it
     # runs (`server/schema/cost.py`); chosen by `bench/cost.py`.
     max_query_cost: Annotated[int, Field(ge=1)] = 40_000
+    # Subscriptions open at once (`server/deployments/watchers.py`): per WebSocket, per user
+    # on this instance (a dashboard in many tabs), per instance; and how many events one
+    # subscriber may fall behind before it is dropped as a slow consumer.
+    subscriptions_per_connection: Annotated[int, Field(ge=1, le=1000)] = 25
+    subscriptions_per_user: Annotated[int, Field(ge=1, le=100_000)] = 100
+    subscriptions_per_instance: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    subscription_buffer: Annotated[int, Field(ge=1, le=10_000)] = 32
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
     # None: JSON lines outside dev mode, text in dev mode.
