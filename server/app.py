@@ -39,6 +39,7 @@ from server.auth import Authenticator, Identity, make_authenticator
 from server.builtin_catalog import BuiltinCatalog
 from server.context import Context
 from server.dataloaders import Loaders
+from server.deployments.feed import ChangeFeed
 from server.deployments.notices import DeploymentNotices
 from server.deployments.sweeper import Sweeper
 from server.deployments.watchers import SubscriptionCaps, Watchers
@@ -311,6 +312,7 @@ def _subscription_caps(settings: Settings) -> SubscriptionCaps:
         per_user=settings.subscriptions_per_user,
         per_instance=settings.subscriptions_per_instance,
         buffer=settings.subscription_buffer,
+        stall_seconds=settings.slow_consumer_seconds,
     )
 
 
@@ -318,12 +320,14 @@ def _subscription_caps(settings: Settings) -> SubscriptionCaps:
 async def _background(
     settings: Settings, store: Store, *, on_lambda: bool
 ) -> AsyncIterator[_Background]:
-    """What runs beside the requests: the deployment worker (`DEPLOYER=validate`) and the
-    sweep, with the notices, the deployment watchers and the catalog cache they share with
-    the requests; neither on Lambda."""
+    """What runs beside the requests: the deployment worker (`DEPLOYER=validate`), the sweep
+    and the change feed (`CHANGE_FEED=streams`), with the notices, the deployment watchers and
+    the catalog cache they share with the requests; none of them on Lambda."""
     notices = DeploymentNotices()
-    # Polling until a change feed runs (CHANGE_FEED=streams builds one beside them).
-    watchers = Watchers(store, caps=_subscription_caps(settings), poll=True, notices=notices)
+    # With a change feed the watchers learn of every change from it and never poll.
+    feed_runs = settings.change_feed == "streams" and not on_lambda
+    caps = _subscription_caps(settings)
+    watchers = Watchers(store, caps=caps, poll=not feed_runs, notices=notices)
     catalog = BuiltinCatalog(store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds)
     worker = None
     tasks = []
@@ -338,6 +342,9 @@ async def _background(
             resume=worker.submit if worker is not None else None,
         )
         tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
+    if feed_runs:
+        feed = ChangeFeed(store, watchers)
+        tasks.append(asyncio.create_task(feed.run(), name="change-feed"))
     tune_garbage_collector()
     try:
         yield _Background(notices, watchers, catalog, worker)

@@ -160,12 +160,12 @@ class CostExceeded(DomainError):
 
 
 class SlowConsumer(ServiceUnavailable):
-    """A subscriber fell `buffer` events behind (it did not read its socket) and was dropped;
-    subscribing again is safe."""
+    """A subscriber fell over `buffer` events behind and stopped taking them (it did not read
+    its socket), and was dropped; subscribing again is safe."""
 
     def __init__(self, buffer: int) -> None:
         super().__init__(
-            f"this subscriber fell {buffer} events behind and was dropped (SUBSCRIPTION_BUFFER);"
-            " subscribe again"
+            f"this subscriber fell over {buffer} events behind and stopped taking them"
+            " (SUBSCRIPTION_BUFFER, SLOW_CONSUMER_SECONDS), so it was dropped; subscribe again"
         )
         self.buffer = buffer

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     subscriptions_per_user: Annotated[int, Field(ge=1, le=100_000)] = 100
     subscriptions_per_instance: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     subscription_buffer: Annotated[int, Field(ge=1, le=10_000)] = 32
+    slow_consumer_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
     # None: JSON lines outside dev mode, text in dev mode.

@@ -12,9 +12,12 @@ last subscriber leaves. What it learns after that comes one of two ways:
   may have missed something.
 
 Each subscriber gets the deployment as it is now first, then every newer version in order,
-never one twice, and ends after SUCCESS or FAILED. Its buffer is bounded: a subscriber that
-falls `buffer` events behind (its socket is not read, so sending to it blocks) is dropped,
-its subscription ends and its `on_drop` is called, without slowing anyone else.
+never one twice, and ends after SUCCESS or FAILED. Its buffer is bounded: a subscriber with
+more than `buffer` events waiting that takes none of them for `stall_seconds` (its socket is
+not read, so sending to it blocks), or with `BURST_FACTOR` times `buffer` waiting whatever its
+pace, is dropped: its subscription ends and its `on_drop` is called, without slowing anyone
+else. A burst past `buffer` to a subscriber that keeps taking events is no reason to drop it:
+a feed hands over a second's changes at once.
 
 Subscriptions are capped per connection, per user and per instance; past a cap, `subscribe`
 refuses with `QuotaExceeded` (connection, user) or `ServiceUnavailable` (instance: another
@@ -36,6 +39,7 @@ from server.models import Deployment, is_key
 from server.store import Store
 
 __all__ = [
+    "BURST_FACTOR",
     "FIRST_POLL_SECONDS",
     "LAST_POLL_SECONDS",
     "Subscription",
@@ -43,6 +47,7 @@ __all__ = [
     "Watchers",
 ]
 
+BURST_FACTOR = 4
 FIRST_POLL_SECONDS = 0.25
 LAST_POLL_SECONDS = 2.0
 
@@ -58,8 +63,10 @@ class SubscriptionCaps:
     per_connection: int = 25
     per_user: int = 100
     per_instance: int = 10_000
-    # Events a subscriber may have waiting before it is dropped as a slow consumer.
+    # Events a subscriber may have waiting for as long as it likes; past them it must take
+    # one every `stall_seconds`, and it may never have `BURST_FACTOR` times as many.
     buffer: int = 32
+    stall_seconds: float = 2.0
 
 
 class Subscription:
@@ -78,24 +85,47 @@ class Subscription:
         self._ended = False
         self._error: BaseException | None = None
         self._closed = False
+        # When it last took an event, or had none waiting; the stall check, while one is due.
+        self._progress = asyncio.get_running_loop().time()
+        self._stall_check: asyncio.TimerHandle | None = None
 
     @property
     def user_id(self) -> str:
         return self._watcher.key[0]
 
-    def deliver(self, deployment: Deployment, buffer: int) -> None:
-        """Queue `deployment` if it is newer than the last this subscriber got; drop the
-        subscriber when `buffer` are already waiting."""
+    def deliver(self, deployment: Deployment, caps: SubscriptionCaps) -> None:
+        """Queue `deployment` if it is newer than the last this subscriber got; past the
+        buffer, watch that the subscriber keeps taking events, and drop it at once at
+        `BURST_FACTOR` times the buffer."""
         if self._ended or deployment.version <= self._last_version:
             return
-        if len(self._pending) >= buffer:
-            self._drop(buffer)
+        if len(self._pending) >= caps.buffer * BURST_FACTOR:
+            self._drop(caps.buffer)
             return
+        if not self._pending:
+            self._progress = asyncio.get_running_loop().time()
         self._pending.append(deployment)
         self._last_version = deployment.version
         if not deployment.status.is_active:
             self._ended = True
         self._wakeup.set()
+        if len(self._pending) > caps.buffer and self._stall_check is None:
+            self._check_stall_in(caps.stall_seconds, caps)
+
+    def _check_stall_in(self, seconds: float, caps: SubscriptionCaps) -> None:
+        self._stall_check = asyncio.get_running_loop().call_later(seconds, self._check_stall, caps)
+
+    def _check_stall(self, caps: SubscriptionCaps) -> None:
+        """Drop the subscriber if it is still past its buffer and took nothing for
+        `stall_seconds`; look again later while it is past its buffer but moving."""
+        self._stall_check = None
+        if self._closed or len(self._pending) <= caps.buffer:
+            return
+        idle = asyncio.get_running_loop().time() - self._progress
+        if idle >= caps.stall_seconds:
+            self._drop(caps.buffer)
+        else:
+            self._check_stall_in(caps.stall_seconds - idle, caps)
 
     def end(self, error: BaseException | None = None) -> None:
         """Nothing more comes: after what is queued, stop (or raise `error`)."""
@@ -105,6 +135,7 @@ class Subscription:
 
     def _drop(self, buffer: int) -> None:
         self._pending.clear()  # what it never read is let go at once
+        self._cancel_stall_check()
         self.end(SlowConsumer(buffer))
         self.close()
         if self._on_drop is not None:
@@ -117,7 +148,13 @@ class Subscription:
         """The subscriber leaves (idempotent); the watcher stops with its last one."""
         if not self._closed:
             self._closed = True
+            self._cancel_stall_check()
             self._watcher.leave(self)
+
+    def _cancel_stall_check(self) -> None:
+        if self._stall_check is not None:
+            self._stall_check.cancel()
+            self._stall_check = None
 
     def __aiter__(self) -> Subscription:
         return self
@@ -130,6 +167,7 @@ class Subscription:
                 raise StopAsyncIteration
             self._wakeup.clear()
             await self._wakeup.wait()
+        self._progress = asyncio.get_running_loop().time()
         return self._pending.popleft()
 
 
@@ -148,7 +186,7 @@ class _Watcher:
     def join(self, subscription: Subscription) -> None:
         self.subscribers.append(subscription)
         if self.latest is not None:  # a late joiner gets the latest state at once, unread
-            subscription.deliver(self.latest, self.watchers.caps.buffer)
+            subscription.deliver(self.latest, self.watchers.caps)
 
     def leave(self, subscription: Subscription) -> None:
         with suppress(ValueError):
@@ -160,9 +198,8 @@ class _Watcher:
         if self.latest is not None and deployment.version <= self.latest.version:
             return False
         self.latest = deployment
-        buffer = self.watchers.caps.buffer
         for subscription in list(self.subscribers):
-            subscription.deliver(deployment, buffer)
+            subscription.deliver(deployment, self.watchers.caps)
         return True
 
     def end(self, error: BaseException | None = None) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from server.deployments.lifecycle import change_status
 from server.deployments.notices import DeploymentNotices
-from server.deployments.watchers import Subscription, SubscriptionCaps, Watchers
+from server.deployments.watchers import BURST_FACTOR, Subscription, SubscriptionCaps, Watchers
 from server.errors import NotFound, QuotaExceeded, ServiceUnavailable, SlowConsumer
 from server.models import Deployment, DeploymentStatus, StatusUpdate
 from server.store import Store, instrument
@@ -304,30 +304,79 @@ async def test_past_the_instance_cap_subscribing_is_refused_as_unavailable(
     again.close()
 
 
-async def test_a_subscriber_that_falls_a_buffer_behind_is_dropped_and_the_others_get_everything(
+async def test_a_subscriber_past_its_buffer_taking_nothing_is_dropped_and_the_others_get_all(
     store: Store, deployment: Deployment
 ) -> None:
-    watchers = Watchers(store, caps=SubscriptionCaps(buffer=3), poll=False)
-    drops: list[str] = []
+    # Given a subscriber that never takes an event beside one that takes each as it comes
+    watchers = Watchers(store, caps=SubscriptionCaps(buffer=3, stall_seconds=0.05), poll=False)
+    dropped = asyncio.Event()
     slow = watchers.subscribe(
         deployment.user_id,
         deployment.deployment_id,
         connection="slow",
-        on_drop=lambda: drops.append("slow"),
+        on_drop=dropped.set,
     )
     reader = subscribe(watchers, deployment)
     await next_of(reader)
     images = [newer(deployment, DeploymentStatus.DEPLOYING, by=n) for n in range(1, 6)]
 
+    # When more changes come than the buffer holds
     got = []
     for image in images:
         watchers.changed(image)
         got.append(await next_of(reader))
 
-    assert drops == ["slow"]
+    # Then the idle one is dropped once it has taken nothing for `stall_seconds`, its events
+    # let go; the other got every change
+    await asyncio.wait_for(dropped.wait(), WAIT)
     with pytest.raises(SlowConsumer):
         await next_of(slow)
     assert [d.version for d in got] == [d.version for d in images]
     assert watchers.subscriptions == 1
     reader.close()
     slow.close()
+
+
+async def test_a_burst_past_the_buffer_to_a_subscriber_that_keeps_taking_is_delivered_whole(
+    store: Store, deployment: Deployment
+) -> None:
+    # Given a subscriber with a buffer of 3, whose stall check is due soon
+    caps = SubscriptionCaps(buffer=3, stall_seconds=0.05)
+    watchers = Watchers(store, caps=caps, poll=False)
+    reader = subscribe(watchers, deployment)
+    await next_of(reader)
+
+    # When a feed hands over 9 changes at once (under BURST_FACTOR times the buffer), and the
+    # subscriber takes them one by one, more slowly than the stall check looks
+    images = [newer(deployment, DeploymentStatus.DEPLOYING, by=n) for n in range(1, 10)]
+    for image in images:
+        watchers.changed(image)
+    got = []
+    for _ in images:
+        got.append(await next_of(reader))
+        await asyncio.sleep(0.02)  # the subscriber's own pace, under `stall_seconds`
+
+    # Then it gets them all, in order: taking events is not stalling
+    assert [d.version for d in got] == [d.version for d in images]
+    assert watchers.subscriptions == 1
+    reader.close()
+
+
+async def test_a_burst_of_burst_factor_times_the_buffer_drops_a_subscriber_at_once(
+    store: Store, deployment: Deployment
+) -> None:
+    # Given a subscriber that took the first event
+    caps = SubscriptionCaps(buffer=2, stall_seconds=3600)
+    watchers = Watchers(store, caps=caps, poll=False)
+    reader = subscribe(watchers, deployment)
+    await next_of(reader)
+
+    # When more changes come at once than BURST_FACTOR times its buffer
+    for n in range(1, BURST_FACTOR * caps.buffer + 2):
+        watchers.changed(newer(deployment, DeploymentStatus.DEPLOYING, by=n))
+
+    # Then it is dropped at once, its memory bounded whatever its pace
+    with pytest.raises(SlowConsumer):
+        await next_of(reader)
+    assert watchers.subscriptions == 0
+    reader.close()

@@ -24,12 +24,14 @@ from server.store import Store
 from tests.schema.test_subscription import SUBSCRIBE, WAIT, init, move, new_deployment, receive
 from tests.servers import GRAPHQL_TRANSPORT_WS, serving
 
-BUFFER = 2
+BUFFER = 16
 # Each event carries the deployment's whole log: about 190 lines of 1,900 characters (near
 # the 400 KB a deployment item holds), so a client that stops reading fills the socket's
-# buffers within a few events.
+# buffers (a few MB on loopback) within a few dozen events; the moves are more than that and
+# the buffer, yet fewer than BURST_FACTOR times the buffer, so that the feed handing them all
+# over at once drops only the client that stopped reading.
 LINE = "x" * 1900
-MOVES = 16
+MOVES = 60
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,7 @@ def base(dynamodb_endpoint: str, settings: Settings, store: Store) -> Iterator[s
         DEPLOYER="none",
         SUBSCRIPTIONS_PER_CONNECTION="2",
         SUBSCRIPTION_BUFFER=str(BUFFER),
+        SLOW_CONSUMER_SECONDS="1",
     ) as (url, _):
         yield url
 
