@@ -10,10 +10,11 @@ requests nor WebSockets.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, NamedTuple, TypedDict, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -38,8 +39,10 @@ from server.auth import Authenticator, Identity, make_authenticator
 from server.builtin_catalog import BuiltinCatalog
 from server.context import Context
 from server.dataloaders import Loaders
+from server.deployments.feed import ChangeFeed
 from server.deployments.notices import DeploymentNotices
 from server.deployments.sweeper import Sweeper
+from server.deployments.watchers import SubscriptionCaps, Watchers
 from server.deployments.worker import DeploymentWorker, ValidatingDeployer
 from server.edge import body
 from server.edge.failures import ContainFailures
@@ -47,6 +50,7 @@ from server.edge.hosts import JsonCORS, OriginPolicy, TrustedHosts
 from server.edge.media import GRAPHQL_RESPONSE_JSON, JSON, response_media
 from server.edge.refusals import refusal
 from server.edge.request_ids import RequestIds
+from server.edge.websocket import close_now
 from server.errors import ServiceUnavailable, Unauthenticated
 from server.health import Readiness, healthz, readyz
 from server.limits import BodyLimit, SecurityHeaders
@@ -73,6 +77,7 @@ class State(TypedDict):
     store: Store
     authenticator: Authenticator
     notices: DeploymentNotices
+    watchers: Watchers
     catalog: BuiltinCatalog
     worker: DeploymentWorker | None
     readiness: Readiness
@@ -85,6 +90,10 @@ WEBSOCKET_SUBSCRIPTIONS = (
 )
 MUTATION_OVER_GET = "mutations run over POST only (GET is for queries): send this one as a POST"
 MISSING_QUERY = "the request has no `query`: send the GraphQL document as `query`"
+# The close code and reason of a WebSocket dropped as a slow consumer (RFC 6455 leaves
+# 4000-4999 to applications; graphql-transport-ws uses 44xx for its own).
+SLOW_CONSUMER_CLOSE = 4008
+SLOW_CONSUMER_REASON = "slow consumer: too many events unread; reconnect"
 NO_SUBSCRIPTIONS_ON_LAMBDA = (
     "subscriptions need a WebSocket, which this API on AWS Lambda does not have: subscribe"
     " through a WebSocket on /graphql of the container deployment (graphql-transport-ws or"
@@ -198,6 +207,8 @@ class GraphQLView(GraphQL[Context, None]):
                 state.store, state.catalog, naive=state.settings.bench_naive_loaders
             ),
             notices=state.notices,
+            watchers=state.watchers,
+            drop_connection=_dropper(request) if isinstance(request, WebSocket) else None,
             catalog=state.catalog,
             deployment_queue=state.worker,
             identity=identity,
@@ -247,6 +258,11 @@ class GraphQLView(GraphQL[Context, None]):
         return cast(UnsetType, UNSET)
 
 
+def _dropper(websocket: WebSocket) -> Callable[[], None]:
+    """How a slow consumer's WebSocket is closed: at once, since its peer reads nothing."""
+    return functools.partial(close_now, websocket, SLOW_CONSUMER_CLOSE, SLOW_CONSUMER_REASON)
+
+
 def _is_request_error(request: Request) -> bool:
     return bool(getattr(request.state, "request_error", False))
 
@@ -283,14 +299,35 @@ async def _authenticate(
         return None, error
 
 
+class _Background(NamedTuple):
+    notices: DeploymentNotices
+    watchers: Watchers
+    catalog: BuiltinCatalog
+    worker: DeploymentWorker | None
+
+
+def _subscription_caps(settings: Settings) -> SubscriptionCaps:
+    return SubscriptionCaps(
+        per_connection=settings.subscriptions_per_connection,
+        per_user=settings.subscriptions_per_user,
+        per_instance=settings.subscriptions_per_instance,
+        buffer=settings.subscription_buffer,
+        stall_seconds=settings.slow_consumer_seconds,
+    )
+
+
 @asynccontextmanager
 async def _background(
     settings: Settings, store: Store, *, on_lambda: bool
-) -> AsyncIterator[tuple[DeploymentNotices, BuiltinCatalog, DeploymentWorker | None]]:
-    """What runs beside the requests: the deployment worker (`DEPLOYER=validate`) and the
-    sweep, with the notices and the catalog cache they share with the requests; neither on
-    Lambda."""
+) -> AsyncIterator[_Background]:
+    """What runs beside the requests: the deployment worker (`DEPLOYER=validate`), the sweep
+    and the change feed (`CHANGE_FEED=streams`), with the notices, the deployment watchers and
+    the catalog cache they share with the requests; none of them on Lambda."""
     notices = DeploymentNotices()
+    # With a change feed the watchers learn of every change from it and never poll.
+    feed_runs = settings.change_feed == "streams" and not on_lambda
+    caps = _subscription_caps(settings)
+    watchers = Watchers(store, caps=caps, poll=not feed_runs, notices=notices)
     catalog = BuiltinCatalog(store.builtin_tools, ttl_seconds=settings.builtin_cache_seconds)
     worker = None
     tasks = []
@@ -305,9 +342,12 @@ async def _background(
             resume=worker.submit if worker is not None else None,
         )
         tasks.append(asyncio.create_task(sweeper.run(), name="deployment-sweeper"))
+    if feed_runs:
+        feed = ChangeFeed(store, watchers)
+        tasks.append(asyncio.create_task(feed.run(), name="change-feed"))
     tune_garbage_collector()
     try:
-        yield notices, catalog, worker
+        yield _Background(notices, watchers, catalog, worker)
     finally:
         for task in tasks:
             task.cancel()
@@ -350,14 +390,14 @@ def create_app(
                 cleanup.callback(tracing.close)
             store = await cleanup.enter_async_context(open_store(options))
             async with _background(settings, store, on_lambda=on_lambda) as background:
-                notices, catalog, worker = background
                 yield {
                     "settings": settings,
                     "store": store,
                     "authenticator": authenticator,
-                    "notices": notices,
-                    "catalog": catalog,
-                    "worker": worker,
+                    "notices": background.notices,
+                    "watchers": background.watchers,
+                    "catalog": background.catalog,
+                    "worker": background.worker,
                     "readiness": Readiness(store, ttl_seconds=settings.readiness_cache_seconds),
                     "tracing": tracing,
                 }

@@ -113,6 +113,7 @@ def _run(app: Any, args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from server.edge.protocol import bounded_protocol
+    from server.edge.websocket import ClosableWebSocketProtocol
     from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
 
     uvicorn.run(
@@ -124,6 +125,8 @@ def _run(app: Any, args: argparse.Namespace, settings: Settings) -> None:
             header_timeout=settings.request_header_timeout_seconds,
             body_timeout=settings.request_body_timeout_seconds,
         ),
+        # uvicorn's own, whose connections a slow consumer's drop can close without waiting.
+        ws=ClosableWebSocketProtocol,
         ws_max_size=MAX_WEBSOCKET_MESSAGE_BYTES,
         # Logging is `configure_logging`'s: the allow-list holds uvicorn's loggers at INFO
         # (websockets logs headers and frames at DEBUG through `uvicorn.error`).
@@ -193,7 +196,8 @@ def _table_line(report: TableReport) -> str:
         recovery = (
             f"point-in-time recovery not supported by this endpoint ({report.recovery_unsupported})"
         )
-    return f"{report.name}: {what}; {recovery}"
+    stream = "" if report.stream is None else f"; stream {report.stream}"
+    return f"{report.name}: {what}; {recovery}{stream}"
 
 
 def _seed_builtin_tools(args: argparse.Namespace) -> int:

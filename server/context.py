@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from server.builtin_catalog import BuiltinCatalog
 from server.dataloaders import Loaders
 from server.deployments.notices import DeploymentNotices
 from server.deployments.queue import DeploymentQueue
+from server.deployments.watchers import Watchers
 from server.errors import Forbidden, Unauthenticated
 from server.settings import Settings
 from server.store import Store
@@ -45,6 +47,14 @@ class Context:
     loaders: Loaders
     notices: DeploymentNotices
     catalog: BuiltinCatalog
+    # This instance's deployment watchers, which subscriptions share.
+    watchers: Watchers
+    # What the caps count a subscription against: one per WebSocket (its context is made once
+    # per connection), one per HTTP request.
+    connection: object = field(default_factory=object)
+    # Ends the WebSocket at once, without waiting on its peer (a slow consumer is dropped);
+    # None over HTTP.
+    drop_connection: Callable[[], None] | None = None
     # Where new deployments go to be deployed on this instance (DEPLOYER=validate: the
     # worker); None when an external pipeline deploys them.
     deployment_queue: DeploymentQueue | None = None

@@ -17,6 +17,7 @@ __all__ = [
     "ProjectBusy",
     "QuotaExceeded",
     "ServiceUnavailable",
+    "SlowConsumer",
     "Unauthenticated",
 ]
 
@@ -156,3 +157,15 @@ class CostExceeded(DomainError):
     @property
     def extensions(self) -> dict[str, object]:
         return {**super().extensions, "cost": self.cost}
+
+
+class SlowConsumer(ServiceUnavailable):
+    """A subscriber fell over `buffer` events behind and stopped taking them (it did not read
+    its socket), and was dropped; subscribing again is safe."""
+
+    def __init__(self, buffer: int) -> None:
+        super().__init__(
+            f"this subscriber fell over {buffer} events behind and stopped taking them"
+            " (SUBSCRIPTION_BUFFER, SLOW_CONSUMER_SECONDS), so it was dropped; subscribe again"
+        )
+        self.buffer = buffer

@@ -33,6 +33,9 @@ from prometheus_client import start_http_server as _start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 __all__ = [
+    "CHANGE_FEED_FAILURES",
+    "CHANGE_FEED_RECORDS",
+    "CHANGE_FEED_RESYNCS",
     "DEPLOYMENT_CLAIMS",
     "DEPLOYMENT_OUTCOMES",
     "DYNAMODB_REQUESTS",
@@ -100,6 +103,16 @@ DEPLOYMENT_OUTCOMES = Counter(
     "Deployments the worker claimed, by how they ended: success, failed (the deployer said"
     " why), deployer_error (it raised), cancelled (meanwhile)",
     ["outcome"],
+)
+CHANGE_FEED_RECORDS = Counter(
+    "change_feed_records", "Records the change feed read from the deployments stream"
+)
+CHANGE_FEED_RESYNCS = Counter(
+    "change_feed_resyncs",
+    "Times the change feed had the watchers re-read their deployments (start, after a gap)",
+)
+CHANGE_FEED_FAILURES = Counter(
+    "change_feed_failures", "Times the deployments stream could not be read (retried)"
 )
 
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     insecure_dev_auth: bool = False
     deployer: Literal["validate", "none"] = "validate"
     deployment_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # How subscriptions learn of changes made elsewhere: the Deployments table's stream
+    # (`server/deployments/feed.py`; the embedded store serves it too), or polling.
+    change_feed: Literal["streams", "poll"] = "streams"
     # None: on with the embedded store, off otherwise.
     debug_extensions: bool | None = None
     builtin_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
@@ -69,6 +72,14 @@ class Settings(BaseSettings):
     # The most fields one operation may resolve, estimated before it runs and counted while it
     # runs (`server/schema/cost.py`); chosen by `bench/cost.py`.
     max_query_cost: Annotated[int, Field(ge=1)] = 40_000
+    # Subscriptions open at once (`server/deployments/watchers.py`): per WebSocket, per user
+    # on this instance (a dashboard in many tabs), per instance; and how many events one
+    # subscriber may fall behind before it is dropped as a slow consumer.
+    subscriptions_per_connection: Annotated[int, Field(ge=1, le=1000)] = 25
+    subscriptions_per_user: Annotated[int, Field(ge=1, le=100_000)] = 100
+    subscriptions_per_instance: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    subscription_buffer: Annotated[int, Field(ge=1, le=10_000)] = 32
+    slow_consumer_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
     # For the benchmark only: every loader loads one key per request, with no look-ahead.
     bench_naive_loaders: bool = False
     # None: JSON lines outside dev mode, text in dev mode.

@@ -36,32 +36,55 @@ TRANSACTION_ITEM_ACTIONS = {
     "ConditionCheck": "ConditionCheckItem",
 }
 TABLE_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+# The module that reads the Deployments table's stream (the change feed).
+STREAMS = "streams.py"
 
 
 def template() -> Any:
     return cfn_yaml.load(str(APP))
 
 
-def store_statement() -> Any:
-    """The role's one statement on DynamoDB."""
+def dynamodb_statements() -> dict[str, Any]:
+    """The role's statements on DynamoDB, by their Sid: the tables' and the stream's."""
     role = template()["Resources"]["FunctionRole"]["Properties"]
-    statements = [
-        statement
+    statements = {
+        statement["Sid"]: statement
         for policy in role["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
         if any(action.startswith("dynamodb:") for action in statement["Action"])
-    ]
-    assert len(statements) == 1, statements
-    return statements[0]
+    }
+    assert sorted(statements) == ["TheChangeFeed", "TheStoreOperations"], statements
+    return statements
 
 
-def client_attributes(module: Path) -> set[str]:
+def store_statement() -> Any:
+    return dynamodb_statements()["TheStoreOperations"]
+
+
+def stream_statement() -> Any:
+    return dynamodb_statements()["TheChangeFeed"]
+
+
+def stream_operations() -> set[str]:
+    """The DynamoDB Streams operations `server/store/streams.py` calls (its `self._client`)."""
+    operations = {
+        xform_name(name): name
+        for name in get_session().get_service_model("dynamodbstreams").operation_names
+    }
+    used = set()
+    for name in client_attributes(STORE / STREAMS, clients=("_client",)) - PLUMBING:
+        assert name in operations, f"{STREAMS} uses _client.{name}, not a streams operation"
+        used.add(operations[name])
+    return used
+
+
+def client_attributes(module: Path, clients: tuple[str, ...] = ("client", "_client")) -> set[str]:
     """What a module takes from the DynamoDB client: `client.<name>`, `self._client.<name>`."""
     names = set()
     for node in ast.walk(ast.parse(module.read_text(), str(module))):
         if isinstance(node, ast.Attribute) and (
-            (isinstance(node.value, ast.Name) and node.value.id == "client")
-            or (isinstance(node.value, ast.Attribute) and node.value.attr == "_client")
+            (isinstance(node.value, ast.Name) and node.value.id in clients)
+            or (isinstance(node.value, ast.Attribute) and node.value.attr in clients)
         ):
             names.add(node.attr)
     return names
@@ -88,7 +111,9 @@ def serving_operations() -> set[str]:
     for module in sorted(STORE.glob("*.py")):
         if module.name in NOT_SERVING:
             continue
-        for name in client_attributes(module) - PLUMBING:
+        # streams.py's `_client` is the DynamoDB Streams client; its DynamoDB one `_dynamodb`.
+        clients = ("_dynamodb",) if module.name == STREAMS else ("client", "_client")
+        for name in client_attributes(module, clients) - PLUMBING:
             if name.startswith("_"):
                 continue
             assert name in operations, f"{module.name} uses client.{name}, not an operation"
@@ -132,6 +157,20 @@ def test_the_role_allows_exactly_the_dynamodb_operations_the_store_calls() -> No
     allowed = store_statement()["Action"]
     assert set(allowed) == needed
     assert len(allowed) == len(needed)  # each once
+
+
+def test_the_role_allows_exactly_the_change_feeds_reads_on_the_deployments_stream() -> None:
+    # Given what server/store/streams.py calls on its DynamoDB Streams client
+    needed = {f"dynamodb:{operation}" for operation in stream_operations()}
+
+    # Then the change feed's statement allows exactly those, on the deployments table's
+    # streams only (IAM names the stream actions dynamodb:*, on the stream's ARN)
+    statement = stream_statement()
+    assert needed == {"dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"}
+    assert sorted(statement["Action"]) == sorted(needed)
+    assert [resource["Fn::Sub"] for resource in statement["Resource"]] == [
+        f"{TABLE_ARN}${{TablePrefix}}deployments/stream/*"
+    ]
 
 
 def test_the_scan_finds_the_operations_of_each_kind_of_call() -> None:

@@ -254,5 +254,10 @@ def _made(path: Path) -> bool:
 def _ignored(path: str) -> bool:
     """Whether git ignores `path`: what a tool makes there (`.ci/artifacts/`) is no file of
     the repository."""
-    check = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
+    # Asked as a folder too: git matches `name/` patterns only to folders, and this one may
+    # not be made yet.
+    folder = path.rstrip("/") + "/"
+    check = subprocess.run(
+        ["git", "check-ignore", path, folder], cwd=ROOT, check=False, capture_output=True
+    )
     return check.returncode == 0

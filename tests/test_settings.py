@@ -20,6 +20,7 @@ VARIABLES = [
     "COGNITO_JWKS_URL",
     "ADMIN_GROUP",
     "DEPLOYER",
+    "CHANGE_FEED",
     "DEBUG_EXTENSIONS",
     "BUILTIN_CACHE_SECONDS",
     "LOG_FORMAT",
@@ -46,6 +47,7 @@ def test_defaults_are_those_of_the_interface() -> None:
     assert settings.auth_mode == "dev"
     assert settings.admin_group == "admin"
     assert settings.deployer == "validate"
+    assert settings.change_feed == "streams"
 
 
 def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,6 +62,7 @@ def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("COGNITO_JWKS_URL", "http://127.0.0.1:9999/jwks.json")
     monkeypatch.setenv("ADMIN_GROUP", "operators")
     monkeypatch.setenv("DEPLOYER", "none")
+    monkeypatch.setenv("CHANGE_FEED", "poll")
 
     settings = load_settings()
 
@@ -73,6 +76,7 @@ def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
     assert settings.cognito_jwks_url == "http://127.0.0.1:9999/jwks.json"
     assert settings.admin_group == "operators"
     assert settings.deployer == "none"
+    assert settings.change_feed == "poll"
 
 
 @pytest.mark.parametrize(
@@ -81,6 +85,7 @@ def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
         ("STORE", "postgres", "STORE"),
         ("AUTH_MODE", "open", "AUTH_MODE"),
         ("DEPLOYER", "kubernetes", "DEPLOYER"),
+        ("CHANGE_FEED", "kinesis", "CHANGE_FEED"),
         ("AWS_REGION", "moon-base", "AWS_REGION"),
         ("DYNAMODB_ENDPOINT_URL", "localhost:8000", "DYNAMODB_ENDPOINT_URL"),
         ("TABLE_PREFIX", "bad prefix!", "TABLE_PREFIX"),

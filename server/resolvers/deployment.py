@@ -36,8 +36,6 @@ __all__ = [
     "watch_deployment",
 ]
 
-WATCH_FIRST_POLL = 0.25
-WATCH_LAST_POLL = 2.0
 # Fields of a deployment that reach beyond it into its owner's account: its project (and all
 # below it), and `changes`, which reads the owner's other deployments.
 OWNER_ONLY_FIELDS = ("project", "changes")
@@ -215,21 +213,18 @@ async def _move(
 async def watch_deployment(context: Context, deployment_id: str) -> AsyncIterator[Deployment]:
     """The deployment now, then after every change, until it is SUCCESS or FAILED.
 
-    Changes made on this instance wake the watcher at once; others are found by polling with
-    consistent reads, 0.25 s at first and backing off to 2 s while nothing changes.
+    Every subscription to one deployment on this instance shares one watcher
+    (`server/deployments/watchers.py`); the caller's own partition is watched, so another
+    user's deployment is NOT_FOUND. Refused past a subscription cap.
     """
-    user_id = context.user_id
-    key = (user_id, deployment_id)
-    current = await existing(context.store.deployments, user_id, deployment_id, "deployment")
-    yield current
-    delay = WATCH_FIRST_POLL
-    while current.status.is_active:
-        await context.notices.wait(key, seconds=delay)
-        latest = await context.store.deployments.get(user_id, deployment_id, consistent=True)
-        if latest is None:
-            return
-        if latest.version != current.version:
-            current, delay = latest, WATCH_FIRST_POLL
-            yield current
-        else:
-            delay = min(delay * 2, WATCH_LAST_POLL)
+    subscription = context.watchers.subscribe(
+        context.user_id,
+        deployment_id,
+        connection=context.connection,
+        on_drop=context.drop_connection,
+    )
+    try:
+        async for deployment in subscription:
+            yield deployment
+    finally:
+        subscription.close()

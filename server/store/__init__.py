@@ -23,6 +23,7 @@ from server.store.env_vars import EnvVarStore
 from server.store.main_configs import MainConfigStore
 from server.store.projects import ProjectKey, ProjectStore
 from server.store.readiness import unready_tables
+from server.store.streams import DeploymentStream, open_streams_client
 from server.store.tables import TableNames, TableReport, create_tables
 from server.store.tools import ToolStore
 from server.store.transactions import LostRace
@@ -61,9 +62,11 @@ class Store:
     deployments: DeploymentStore
     builtin_tools: BuiltinToolStore
     usage: Usage
+    # The DynamoDB Streams client, for the change feed; None: a store without one.
+    streams_client: Any = None
 
     @classmethod
-    def on(cls, client: Any, tables: TableNames) -> Store:
+    def on(cls, client: Any, tables: TableNames, *, streams_client: Any = None) -> Store:
         dynamo = Dynamo(client)
         lists = ProjectLists(tables.projects)
         usage = Usage(dynamo, tables.tools, projects_table=tables.projects)
@@ -88,7 +91,14 @@ class Store:
             deployments=DeploymentStore(dynamo, tables.deployments, lists=lists),
             builtin_tools=BuiltinToolStore(dynamo, tables.builtin_tools),
             usage=usage,
+            streams_client=streams_client,
         )
+
+    def deployment_stream(self) -> DeploymentStream:
+        """The Deployments table's stream (the change feed reads it)."""
+        if self.streams_client is None:
+            raise RuntimeError("this store was opened without a DynamoDB Streams client")
+        return DeploymentStream(self.client, self.streams_client, self.tables.deployments)
 
     async def create_tables(self) -> list[TableReport]:
         """Create the missing tables, turn on point-in-time recovery; say what was done."""
@@ -150,7 +160,10 @@ async def open_store(options: StoreOptions) -> AsyncIterator[Store]:
             logger.info("embedded DynamoDB (moto) at %s, its data %s", endpoint, where)
         client = await stack.enter_async_context(open_client(client_options))
         instrument.install(client, options.tracing)
-        store = Store.on(client, TableNames.with_prefix(options.table_prefix))
+        streams = await stack.enter_async_context(open_streams_client(client_options))
+        store = Store.on(
+            client, TableNames.with_prefix(options.table_prefix), streams_client=streams
+        )
         if embedded is not None:
             await store.create_tables()
             # Kept data holds the catalog as admins left it; a new shipped tool is added.

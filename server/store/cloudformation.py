@@ -48,7 +48,8 @@ def logical_id(spec: TableSpec) -> str:
 def template(*, prefix_default: str, prefix_pattern: str) -> dict[str, Any]:
     """The template: parameters `TablePrefix` (the server's `TABLE_PREFIX`, whose default and
     pattern it takes) and `DeletionProtection` (on by default), one resource per table, and
-    each table's name and ARN as outputs, exported under the stack's name."""
+    each table's name and ARN (and the Deployments table's stream ARN) as outputs, exported
+    under the stack's name."""
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "The seven DynamoDB tables of the Multi-Agent Management API",
@@ -67,7 +68,7 @@ def template(*, prefix_default: str, prefix_pattern: str) -> dict[str, Any]:
             },
         },
         "Resources": {logical_id(spec): _table(spec) for spec in TABLES},
-        "Outputs": {name: output for spec in TABLES for name, output in _outputs(logical_id(spec))},
+        "Outputs": {name: output for spec in TABLES for name, output in _outputs(spec)},
     }
 
 
@@ -98,11 +99,23 @@ def _table(spec: TableSpec) -> dict[str, Any]:
                 "PointInTimeRecoveryEnabled": TABLE_OPTIONS.point_in_time_recovery
             },
             "DeletionProtectionEnabled": ref("DeletionProtection"),
+            **_stream(spec),
         },
     }
 
 
-def _outputs(resource: str) -> list[tuple[str, dict[str, Any]]]:
+def _stream(spec: TableSpec) -> dict[str, Any]:
+    if spec.stream_view_type is None:
+        return {}
+    return {"StreamSpecification": {"StreamViewType": spec.stream_view_type}}
+
+
+def _outputs(spec: TableSpec) -> list[tuple[str, dict[str, Any]]]:
+    """The table's name and ARN, and its stream's ARN when it has one."""
+    resource = logical_id(spec)
+    values = [("Name", ref(resource)), ("Arn", get_att(resource, "Arn"))]
+    if spec.stream_view_type is not None:
+        values.append(("StreamArn", get_att(resource, "StreamArn")))
     return [
         (
             f"{resource}{attribute}",
@@ -111,7 +124,7 @@ def _outputs(resource: str) -> list[tuple[str, dict[str, Any]]]:
                 "Export": {"Name": sub(f"${{AWS::StackName}}-{resource}{attribute}")},
             },
         )
-        for attribute, value in (("Name", ref(resource)), ("Arn", get_att(resource, "Arn")))
+        for attribute, value in values
     ]
 
 

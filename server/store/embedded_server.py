@@ -45,7 +45,7 @@ from moto.core.responses import ActionContext, ActionResult
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
@@ -56,6 +56,10 @@ from server.store.embedded_data import KeptData
 
 # Results that are AttributeValues and JSON all through but for binaries (no timestamps).
 PLAIN_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+# The `X-Amz-Target` prefix of the DynamoDB Streams API's requests.
+STREAMS_TARGET = "DynamoDBStreams_20120810."
+# The stream records a table keeps (DynamoDB keeps 24 hours of them; moto all, in memory).
+STREAM_RECORDS_KEPT = 1000
 # moto's own item size limit (between DynamoDB's 400 KB and what it was seen to accept).
 MOTO_ITEM_LIMIT = 405_000
 
@@ -66,6 +70,7 @@ def main() -> None:
     answer_reads_plainly()
     count_replaced_attributes_once()
     back_up_items_not_tables()
+    keep_stream_records_bounded()
     requests = threading.Lock()
     kept = None
     if args.data_dir is not None:
@@ -79,7 +84,9 @@ def main() -> None:
     server = make_server(
         "127.0.0.1",
         0,
-        serialized(create_backend_app("dynamodb"), requests, kept.written if kept else None),
+        serialized(
+            with_streams(create_backend_app("dynamodb")), requests, kept.written if kept else None
+        ),
         threaded=True,
         request_handler=MotoRequestHandler,
     )
@@ -106,6 +113,21 @@ def _stopper(kept: KeptData | None) -> Callable[[], None]:
         os._exit(0)
 
     return stop
+
+
+def with_streams(dynamodb: Any) -> Any:
+    """The DynamoDB app, and DynamoDB Streams on the same endpoint: moto serves each service
+    as an app of its own, told apart here by the `X-Amz-Target` of the request, as in front
+    of moto's whole server. Both read the same tables (the streams backend is a view of the
+    DynamoDB backend of the account and region)."""
+    streams = create_backend_app("dynamodbstreams")
+
+    def route(environ: Any, start_response: Any) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        app = streams if target.startswith(STREAMS_TARGET) else dynamodb
+        return app(environ, start_response)
+
+    return route
 
 
 def serialized(app: Any, lock: threading.Lock, note: Callable[[str], None] | None = None) -> Any:
@@ -217,6 +239,29 @@ def _restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, o
         table.items.get(hash_key, {}).pop(range_key, None)
     else:
         table.items[hash_key][range_key] = old
+
+
+def keep_stream_records_bounded() -> None:
+    """A table's stream keeps its newest `STREAM_RECORDS_KEPT` records, not all since the
+    process started: each holds a whole item (a deployment's, up to 400 KB), so `make run`'s
+    memory would grow with every write. The oldest are trimmed as DynamoDB trims records
+    past 24 hours, sequence numbers unchanged; an iterator behind the trim reads on from the
+    oldest record kept (DynamoDB would answer TrimmedDataAccessException)."""
+    add = StreamShard.add
+
+    def bounded_add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        add(self, old, new)
+        trimmed = len(self.items) - STREAM_RECORDS_KEPT
+        if trimmed > 0:
+            del self.items[:trimmed]
+            self.starting_sequence_number += trimmed
+
+    def get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+        first = max(start - self.starting_sequence_number, 0)
+        return [record.to_json() for record in self.items[first : first + quantity]]
+
+    StreamShard.add = bounded_add  # type: ignore[method-assign]
+    StreamShard.get = get  # type: ignore[method-assign]
 
 
 def _stop_when_parent_goes(stop: Callable[[], None]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 __all__ = [
+    "DEPLOYMENTS",
     "TABLES",
     "TABLE_OPTIONS",
     "TableNames",
@@ -36,6 +37,13 @@ class TableSpec:
     suffix: str
     partition_key: str
     sort_key: str | None = None
+    # The view of the table's DynamoDB stream, if it has one (`server/store/streams.py`).
+    stream_view_type: str | None = None
+
+    def stream_specification(self) -> dict[str, Any] | None:
+        if self.stream_view_type is None:
+            return None
+        return {"StreamEnabled": True, "StreamViewType": self.stream_view_type}
 
     def key_schema(self) -> list[dict[str, str]]:
         schema = [{"AttributeName": self.partition_key, "KeyType": "HASH"}]
@@ -65,7 +73,13 @@ AGENTS = TableSpec(suffix="agents", partition_key="userId", sort_key="agentId")
 TOOLS = TableSpec(suffix="tools", partition_key="userId", sort_key="toolId")
 MAIN_CONFIG = TableSpec(suffix="main-config", partition_key="userId", sort_key="configId")
 ENVIRONMENT = TableSpec(suffix="environment", partition_key="userId", sort_key="envId")
-DEPLOYMENTS = TableSpec(suffix="deployments", partition_key="userId", sort_key="deploymentId")
+# Its stream is the change feed of the deployments' subscriptions (`server/deployments/feed.py`).
+DEPLOYMENTS = TableSpec(
+    suffix="deployments",
+    partition_key="userId",
+    sort_key="deploymentId",
+    stream_view_type="NEW_IMAGE",
+)
 BUILTIN_TOOLS = TableSpec(suffix="builtin-tools", partition_key="toolName")
 
 TABLES = (PROJECTS, AGENTS, TOOLS, MAIN_CONFIG, ENVIRONMENT, DEPLOYMENTS, BUILTIN_TOOLS)
@@ -101,6 +115,9 @@ class TableReport:
     created: bool  # False: it was already there
     # None: point-in-time recovery is on; else the endpoint's error code for not supporting it.
     recovery_unsupported: str | None = None
+    # The table's stream: None (it has none by design), "on" (it was there already),
+    # "turned on" (UpdateTable added it now) or "<view type>, not <wanted>" (left as it is).
+    stream: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,13 +143,17 @@ async def create_tables(
         unsupported = await _enable_point_in_time_recovery(
             client, name, retries or RecoveryRetries()
         )
-        reports.append(TableReport(name=name, created=created, recovery_unsupported=unsupported))
+        stream = await _enable_stream(client, spec, name)
+        reports.append(
+            TableReport(name=name, created=created, recovery_unsupported=unsupported, stream=stream)
+        )
     return reports
 
 
 async def _create_if_missing(client: Any, spec: TableSpec, name: str) -> bool:
     if await _exists(client, name):
         return False
+    stream = spec.stream_specification()
     try:
         await client.create_table(
             TableName=name,
@@ -140,6 +161,7 @@ async def _create_if_missing(client: Any, spec: TableSpec, name: str) -> bool:
             AttributeDefinitions=spec.attribute_definitions(),
             BillingMode=TABLE_OPTIONS.billing_mode,
             SSESpecification={"Enabled": TABLE_OPTIONS.encrypted},
+            **({"StreamSpecification": stream} if stream else {}),
         )
     except ClientError as error:
         # Another process created it between our check and our create.
@@ -157,6 +179,28 @@ async def _exists(client: Any, name: str) -> bool:
             return False
         raise
     return True
+
+
+async def _enable_stream(client: Any, spec: TableSpec, name: str) -> str | None:
+    """Give a table made without its stream (by hand, or before streams) the stream it
+    should have, with UpdateTable; say how the stream is. A stream of another view type is
+    left alone: turning it off would break its other readers, so the report says so."""
+    if spec.stream_view_type is None:
+        return None
+    table = (await client.describe_table(TableName=name))["Table"]
+    current = table.get("StreamSpecification") or {}
+    if current.get("StreamEnabled"):
+        view = current.get("StreamViewType")
+        # NEW_AND_OLD_IMAGES carries the new image too.
+        if view in (spec.stream_view_type, "NEW_AND_OLD_IMAGES"):
+            return "on"
+        logger.warning("the stream of %s is %s, not %s", name, view, spec.stream_view_type)
+        return f"{view}, not {spec.stream_view_type}"
+    await client.update_table(TableName=name, StreamSpecification=spec.stream_specification())
+    await client.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    return "turned on"
 
 
 async def _enable_point_in_time_recovery(

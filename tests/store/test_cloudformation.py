@@ -57,7 +57,10 @@ def test_every_table_bills_on_demand_is_encrypted_recoverable_and_kept() -> None
             "PointInTimeRecoveryEnabled": True
         }, name
         assert properties["DeletionProtectionEnabled"] == {"Ref": "DeletionProtection"}, name
-        assert "StreamSpecification" not in properties, name
+        if name == "DeploymentsTable":
+            assert properties["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+        else:
+            assert "StreamSpecification" not in properties, name
 
 
 def test_the_parameters_are_the_prefix_setting_and_deletion_protection_on() -> None:
@@ -102,4 +105,11 @@ def test_a_stack_of_the_template_makes_the_seeds_seven_tables() -> None:
         assert outputs["ProjectsTableName"]["OutputValue"] == f"{prefix}projects"
         assert outputs["ProjectsTableArn"]["OutputValue"].endswith(f":table/{prefix}projects")
         assert outputs["MainConfigTableArn"]["ExportName"] == "tables-MainConfigTableArn"
-        assert len(outputs) == 2 * len(SEED_KEYS)
+        # and the deployments stream's, for the change feed's IAM policy
+        assert (
+            ":table/" + f"{prefix}deployments/stream/"
+            in (outputs["DeploymentsTableStreamArn"]["OutputValue"])
+        )
+        assert len(outputs) == 2 * len(SEED_KEYS) + 1
+        deployments = dynamodb.describe_table(TableName=f"{prefix}deployments")["Table"]
+        assert deployments["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"

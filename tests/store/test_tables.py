@@ -15,10 +15,12 @@ from botocore.exceptions import ClientError
 from server.store import Store
 from server.store.client import ClientOptions, open_client
 from server.store.tables import (
+    DEPLOYMENTS,
     TABLES,
     RecoveryRetries,
     TableNames,
     TableReport,
+    TableSpec,
     create_tables,
 )
 from tests.store.intercept import intercepting
@@ -28,6 +30,11 @@ UNSUPPORTED = "UnknownOperationException"
 NOT_READY = "ContinuousBackupsUnavailableException"
 # Retries of a test answer at once: nothing here waits on a clock.
 AT_ONCE = RecoveryRetries(attempts=3, delay_seconds=0)
+
+
+def stream_of(spec: TableSpec) -> str | None:
+    """What a report says of a table's stream when create-tables made it (or found it made)."""
+    return "on" if spec is DEPLOYMENTS else None
 
 
 def fresh_names(label: str) -> TableNames:
@@ -54,7 +61,10 @@ async def test_create_tables_makes_the_seeds_seven_tables(store: Store) -> None:
     reports = await create_tables(store.client, names)
 
     assert reports == [
-        TableReport(name=names.of(spec), created=True, recovery_unsupported=None) for spec in TABLES
+        TableReport(
+            name=names.of(spec), created=True, recovery_unsupported=None, stream=stream_of(spec)
+        )
+        for spec in TABLES
     ]
     prefix = names.of(TABLES[0]).removesuffix(TABLES[0].suffix)
     assert [report.name for report in reports] == [f"{prefix}{suffix}" for suffix in SEED_KEYS]
@@ -66,6 +76,12 @@ async def test_create_tables_makes_the_seeds_seven_tables(store: Store) -> None:
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         assert table["SSEDescription"]["Status"] == "ENABLED"
         assert await recovery_status(store.client, f"{prefix}{suffix}") == "ENABLED"
+        streams = table.get("StreamSpecification")
+        if suffix == "deployments":
+            assert streams == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+            assert table["LatestStreamArn"].startswith(table["TableArn"] + "/stream/")
+        else:
+            assert streams is None, suffix
 
 
 async def test_create_tables_again_reports_every_table_already_there(store: Store) -> None:
@@ -77,6 +93,51 @@ async def test_create_tables_again_reports_every_table_already_there(store: Stor
     assert [(report.created, report.recovery_unsupported) for report in reports] == [
         (False, None)
     ] * len(TABLES)
+    assert [report.stream for report in reports] == [stream_of(spec) for spec in TABLES]
+
+
+async def test_create_tables_turns_the_stream_on_for_a_deployments_table_made_without_it(
+    store: Store,
+) -> None:
+    # Given the deployments table made before the change feed, without a stream
+    names = fresh_names("streamless")
+    await store.client.create_table(
+        TableName=names.deployments,
+        KeySchema=DEPLOYMENTS.key_schema(),
+        AttributeDefinitions=DEPLOYMENTS.attribute_definitions(),
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    # When create-tables runs
+    reports = await create_tables(store.client, names)
+
+    # Then it turned the NEW_IMAGE stream on with UpdateTable, and says so
+    report = next(report for report in reports if report.name == names.deployments)
+    assert (report.created, report.stream) == (False, "turned on")
+    table = (await store.client.describe_table(TableName=names.deployments))["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert "LatestStreamArn" in table
+
+
+async def test_a_stream_of_another_view_type_is_left_alone_and_reported(store: Store) -> None:
+    # Given a deployments table whose stream another reader set to KEYS_ONLY
+    names = fresh_names("keysonly")
+    await store.client.create_table(
+        TableName=names.deployments,
+        KeySchema=DEPLOYMENTS.key_schema(),
+        AttributeDefinitions=DEPLOYMENTS.attribute_definitions(),
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+
+    # When create-tables runs
+    reports = await create_tables(store.client, names)
+
+    # Then the stream stays as it is, and the report says it is not what the feed needs
+    report = next(report for report in reports if report.name == names.deployments)
+    assert report.stream == "KEYS_ONLY, not NEW_IMAGE"
+    table = (await store.client.describe_table(TableName=names.deployments))["Table"]
+    assert table["StreamSpecification"]["StreamViewType"] == "KEYS_ONLY"
 
 
 async def test_create_tables_turns_recovery_on_for_a_table_made_without_it(store: Store) -> None:
@@ -95,7 +156,7 @@ async def test_create_tables_turns_recovery_on_for_a_table_made_without_it(store
     reports = await create_tables(store.client, names)
 
     # Then it leaves the table, and turns recovery on
-    assert reports[0] == TableReport(name=names.of(projects), created=False)
+    assert reports[0] == TableReport(name=names.of(projects), created=False, stream=None)
     assert await recovery_status(store.client, names.of(projects)) == "ENABLED"
 
 
@@ -115,7 +176,12 @@ async def test_an_endpoint_without_continuous_backups_gets_its_tables_and_a_repo
 
         # Then all seven tables are made, each reported without recovery, asked once
         assert reports == [
-            TableReport(name=names.of(spec), created=True, recovery_unsupported=UNSUPPORTED)
+            TableReport(
+                name=names.of(spec),
+                created=True,
+                recovery_unsupported=UNSUPPORTED,
+                stream=stream_of(spec),
+            )
             for spec in TABLES
         ]
         assert endpoint.calls == len(TABLES)
