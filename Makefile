@@ -76,6 +76,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/cost.py --write BENCHMARKS.md
 	$(BIN)/python bench/reads.py --write BENCHMARKS.md
 	$(BIN)/python bench/peers.py --write BENCHMARKS.md
+	$(BIN)/python bench/subscriptions.py --write BENCHMARKS.md
 	$(BIN)/python bench/install_size.py --write BENCHMARKS.md
 	$(BIN)/python bench/first_run.py --write BENCHMARKS.md
 
