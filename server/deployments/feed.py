@@ -53,8 +53,10 @@ class ChangeListener(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class FeedTiming:
-    # A quiet shard is asked again after this; one whose records flow, at once.
-    idle_seconds: float = 1.0
+    # A quiet shard is asked again after this; one whose records flow, at once. Half a second
+    # keeps delivery within a second (p95) on a loaded machine, where a second did only just
+    # (bench/subscriptions.py).
+    idle_seconds: float = 0.5
     # How often the stream's shards are listed again, to find new ones (a shard that ends
     # has the stream listed at once, as its children follow on).
     discover_seconds: float = 60.0
