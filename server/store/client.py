@@ -36,7 +36,10 @@ class ClientOptions:
 
 
 @asynccontextmanager
-async def open_client(options: ClientOptions) -> AsyncIterator[Any]:
+async def open_client(options: ClientOptions, service: str = "dynamodb") -> AsyncIterator[Any]:
+    """A client of `service`: `dynamodb`, or `dynamodbstreams` for the change feed (the
+    embedded store serves both on its one endpoint), with the same endpoint, credentials,
+    timeouts and retries."""
     config = Config(
         region_name=options.region,
         # Standard mode retries throttling and transient errors with jittered backoff;
@@ -54,9 +57,7 @@ async def open_client(options: ClientOptions) -> AsyncIterator[Any]:
         aws_secret_access_key=options.secret_access_key,
         region_name=options.region,
     )
-    async with session.client(
-        "dynamodb", endpoint_url=options.endpoint_url, config=config
-    ) as client:
+    async with session.client(service, endpoint_url=options.endpoint_url, config=config) as client:
         if options.wire_parser:
             use_wire_parser(client)
         yield client

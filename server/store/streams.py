@@ -11,20 +11,17 @@ records from an iterator, each record's image decoded into a `Deployment`.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aioboto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from server.models import Deployment
-from server.store.client import ClientOptions
+from server.store.client import ClientOptions, open_client
 from server.store.codec import from_item
-from server.store.wire import use_wire_parser
 
 __all__ = [
     "LATEST",
@@ -103,28 +100,10 @@ class Page:
     next_iterator: str | None
 
 
-@asynccontextmanager
-async def open_streams_client(options: ClientOptions) -> AsyncIterator[Any]:
+def open_streams_client(options: ClientOptions) -> AbstractAsyncContextManager[Any]:
     """A `dynamodbstreams` client with the store's endpoint, credentials, timeouts and
-    retries (the embedded store serves DynamoDB Streams on its DynamoDB endpoint)."""
-    config = Config(
-        region_name=options.region,
-        retries={"mode": "standard", "total_max_attempts": options.max_attempts},
-        connect_timeout=options.connect_timeout,
-        read_timeout=options.read_timeout,
-        tcp_keepalive=True,
-    )
-    session = aioboto3.Session(
-        aws_access_key_id=options.access_key_id,
-        aws_secret_access_key=options.secret_access_key,
-        region_name=options.region,
-    )
-    async with session.client(
-        "dynamodbstreams", endpoint_url=options.endpoint_url, config=config
-    ) as client:
-        if options.wire_parser:
-            use_wire_parser(client)
-        yield client
+    retries."""
+    return open_client(options, service="dynamodbstreams")
 
 
 class DeploymentStream:
