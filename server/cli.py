@@ -11,6 +11,7 @@ import logging
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"AUTH_MODE=dev on non-loopback host {args.host} lets anyone act as any user;"
             " use AUTH_MODE=cognito, or pass --insecure-dev-auth if you really mean it"
         )
-    _refuse_an_unusable_address(args.host, args.port)
+    listening = _listen(args.host, args.port)
     embedded = embedded_dynamodb(settings)
     try:
         if embedded is not None:
@@ -102,21 +103,24 @@ def _serve(args: argparse.Namespace) -> int:
             # Before uvicorn: a data directory it cannot use is one line, not a traceback.
             embedded.wait_until_ready()
         _banner(settings, args.host, args.port)
-        _run(app, args, settings)
+        _run(app, listening, args, settings)
     finally:
+        listening.close()
         if embedded is not None:
             embedded.stop()  # the app's shutdown stopped it, unless the app never started
     return 0
 
 
-def _run(app: Any, args: argparse.Namespace, settings: Settings) -> None:
+def _run(app: Any, listening: socket.socket, args: argparse.Namespace, settings: Settings) -> None:
+    """uvicorn, on the socket `_listen` bound (as `uvicorn.run` would run it on its own)."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from server.edge.protocol import bounded_protocol
     from server.edge.websocket import ClosableWebSocketProtocol
     from server.limits import MAX_WEBSOCKET_MESSAGE_BYTES
 
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -136,19 +140,29 @@ def _run(app: Any, args: argparse.Namespace, settings: Settings) -> None:
         # leaves a line of the server's own instead (`server/edge/request_ids.py`).
         access_log=False,
     )
+    server = uvicorn.Server(config)
+    with suppress(KeyboardInterrupt):
+        server.run(sockets=[listening])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
-def _refuse_an_unusable_address(host: str, port: int) -> None:
-    """Stop with one line when `host:port` cannot be listened on, before the app (and its
-    embedded DynamoDB) starts: uvicorn would start it all, then log the bind's errno and exit.
-    Bound as uvicorn binds (SO_REUSEADDR), and let go at once for uvicorn to bind."""
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the app (and its embedded DynamoDB) starts, as
+    uvicorn binds it (SO_REUSEADDR); uvicorn listens on it. An address that cannot be bound
+    stops the start in one line (uvicorn would start it all, then log the bind's errno and
+    exit). Bound first and kept, so nothing started meanwhile can take the port: the embedded
+    DynamoDB asks the system for a free port, from the range a free port given to `--port`
+    comes from too."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise SettingsError(_unusable_address(host, port, error)) from None
+    listening = socket.socket(family)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise SettingsError(_unusable_address(host, port, error)) from None
+    return listening
 
 
 def _unusable_address(host: str, port: int, error: OSError) -> str:

@@ -46,6 +46,9 @@ def settings(dynamodb_endpoint: str) -> Settings:
         deployer="none",
         # Nor does the sweep fail them behind the tests' backs; it has tests of its own.
         deployment_sweep_seconds=3600,
+        # Nor does a change feed read the stream in the background of every test (it would
+        # count in tests of what a request does); it has tests of its own, on servers of theirs.
+        change_feed="poll",
         # The loopback default, and the hosts in-process test clients name (`http://test`);
         # tests/edge/test_hosts.py tests the default itself.
         allowed_hosts=("localhost", "127.0.0.1", "[::1]", "test", "t"),
